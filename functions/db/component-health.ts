@@ -1,0 +1,74 @@
+import type { PoolClient } from '@neondatabase/serverless'
+
+type Queryable = Pick<PoolClient, 'query'>
+
+export interface ComponentHealthReport {
+  component: string
+  degraded: boolean
+  status: string
+  details?: Record<string, unknown> | undefined
+  source: string
+  observedAt: string
+}
+
+export interface ComponentHealth {
+  component: string
+  degraded: boolean
+  status: string
+  details: Record<string, unknown> | null
+  source: string
+  observed_at: string
+  since: string
+}
+
+/**
+ * Upserts a component's health. A report older than the stored one (webhooks may arrive out of
+ * order) leaves the row alone; `changed_at` moves only when the degraded flag flips.
+ */
+export const reportComponentHealth = async (db: Queryable, report: ComponentHealthReport): Promise<void> => {
+  await db.query(
+    `insert into component_health (component, degraded, status, details, source, observed_at)
+     values ($1, $2, $3, $4, $5, $6)
+     on conflict (component) do update set
+       degraded = excluded.degraded,
+       status = excluded.status,
+       details = excluded.details,
+       source = excluded.source,
+       observed_at = excluded.observed_at,
+       changed_at = case when component_health.degraded = excluded.degraded
+                         then component_health.changed_at else now() end
+     where component_health.observed_at <= excluded.observed_at`,
+    [
+      report.component,
+      report.degraded,
+      report.status,
+      report.details === undefined ? null : JSON.stringify(report.details),
+      report.source,
+      report.observedAt,
+    ],
+  )
+}
+
+export const listComponentHealth = async (db: Queryable): Promise<ComponentHealth[]> => {
+  const result = await db.query<{
+    component: string
+    degraded: boolean
+    status: string
+    details: Record<string, unknown> | null
+    source: string
+    observed_at: Date
+    changed_at: Date
+  }>(
+    `select component, degraded, status, details, source, observed_at, changed_at
+     from component_health order by component`,
+  )
+  return result.rows.map((row) => ({
+    component: row.component,
+    degraded: row.degraded,
+    status: row.status,
+    details: row.details,
+    source: row.source,
+    observed_at: new Date(row.observed_at).toISOString(),
+    since: new Date(row.changed_at).toISOString(),
+  }))
+}
