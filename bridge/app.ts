@@ -1,0 +1,29 @@
+import { Hono } from 'hono'
+import { requestId } from 'hono/request-id'
+import { requireToken } from './auth/require-token'
+import type { BridgeDeps } from './deps'
+import { observe } from './http/observe'
+import { handleError, notFound } from './http/on-error'
+import { eventRoutes } from './routes/events'
+import { healthRoutes } from './routes/health'
+import { requestRoutes } from './routes/request'
+import { subscribeRoutes } from './routes/subscribe'
+import type { BridgeEnv } from './types'
+
+export const createApp = (deps: BridgeDeps) => {
+  const app = new Hono<BridgeEnv>()
+  app.use(requestId({ limitLength: 128 }))
+  app.use(observe({ logger: deps.logger, metrics: deps.metrics }))
+  app.onError(handleError(deps.logger))
+  app.notFound(notFound)
+
+  app.route('/', healthRoutes(deps))
+
+  app.use('/v1/*', requireToken({ tokens: deps.config.tokens }))
+  app.route('/v1/events', eventRoutes(deps))
+  app.route('/v1/request', requestRoutes(deps))
+  app.route('/v1/subscribe', subscribeRoutes(deps))
+  return app
+}
+
+export type BridgeApp = ReturnType<typeof createApp>

@@ -1,0 +1,118 @@
+import { ErrorCode, NatsError, headers as natsHeaders } from 'nats'
+import type { LibraryEvent } from '../../shared/events'
+import { STREAM_NAME } from '../../shared/subjects'
+import type { BridgeMetrics } from '../metrics'
+import type { NatsConnectionHolder } from './connection'
+
+export interface EncodedEvent {
+  event: LibraryEvent
+  subject: string
+  data: Uint8Array
+}
+
+export interface PublishAck {
+  event_id: string
+  stream: string
+  seq: number
+  duplicate: boolean
+}
+
+export interface PublishFailure {
+  event_id: string
+  error: { code: string; message: string }
+}
+
+export type PublishResult = ({ ok: true } & PublishAck) | ({ ok: false } & PublishFailure)
+
+export const EVENT_TYPE_HEADER = 'Library-Event-Type'
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/
+
+/** A W3C traceparent, or undefined when the value is not one (it goes onto the wire as a header). */
+export const validTraceparent = (value: unknown): string | undefined =>
+  typeof value === 'string' && TRACEPARENT.test(value) ? value : undefined
+
+const encoder = new TextEncoder()
+
+export const encodeEvent = (event: LibraryEvent, subject: string): EncodedEvent => ({
+  event,
+  subject,
+  data: encoder.encode(JSON.stringify(event)),
+})
+
+const failure = (err: unknown, deadlineMs: number): PublishFailure['error'] => {
+  if (err instanceof NatsError) {
+    if (err.code === ErrorCode.Timeout)
+      return { code: 'nats_unavailable', message: `no PubAck within ${deadlineMs} ms` }
+    if (err.code === ErrorCode.NoResponders)
+      return { code: 'stream_unavailable', message: `no JetStream stream answered (${STREAM_NAME})` }
+    if (err.code === ErrorCode.MaxPayloadExceeded)
+      return { code: 'payload_too_large', message: 'the event exceeds the NATS max_payload' }
+    if (
+      err.code === ErrorCode.ConnectionClosed ||
+      err.code === ErrorCode.ConnectionDraining ||
+      err.code === ErrorCode.Disconnect
+    )
+      return { code: 'nats_unavailable', message: err.message }
+    return { code: 'publish_failed', message: err.api_error?.description ?? err.message }
+  }
+  return { code: 'publish_failed', message: err instanceof Error ? err.message : String(err) }
+}
+
+/**
+ * Publishes every event to JetStream, pipelined on the one connection (so the stream stores
+ * them in order), and reports each PubAck or failure. Never throws.
+ */
+export const publishEvents = async (
+  holder: NatsConnectionHolder,
+  items: readonly EncodedEvent[],
+  { deadlineMs, traceparent, metrics }: { deadlineMs: number; traceparent?: string; metrics?: BridgeMetrics },
+): Promise<PublishResult[]> => {
+  const started = Date.now()
+  const handles = await holder.waitForConnection(deadlineMs)
+  const remaining = deadlineMs - (Date.now() - started)
+  if (!handles || remaining <= 0) {
+    metrics?.eventsPublished.inc({ outcome: 'failed', event_type: 'any' }, items.length)
+    return items.map(({ event }) => ({
+      ok: false,
+      event_id: event.event_id,
+      error: { code: 'nats_unavailable', message: `NATS is not connected (${holder.state})` },
+    }))
+  }
+  const settled = await Promise.allSettled(
+    items.map(({ event, subject, data }) => {
+      const h = natsHeaders()
+      h.set('Content-Type', 'application/json')
+      h.set(EVENT_TYPE_HEADER, event.event_type)
+      const trace = traceparent ?? validTraceparent(event.metadata.traceparent)
+      if (trace) h.set('traceparent', trace)
+      const begin = performance.now()
+      return handles.js
+        .publish(subject, data, {
+          msgID: event.event_id,
+          expect: { streamName: STREAM_NAME },
+          timeout: remaining,
+          headers: h,
+        })
+        .finally(() => metrics?.publishDuration.observe((performance.now() - begin) / 1000))
+    }),
+  )
+  return settled.map((outcome, i): PublishResult => {
+    const { event } = items[i]!
+    if (outcome.status === 'fulfilled') {
+      const ack = outcome.value
+      metrics?.eventsPublished.inc({
+        outcome: ack.duplicate ? 'duplicate' : 'acked',
+        event_type: event.event_type,
+      })
+      return {
+        ok: true,
+        event_id: event.event_id,
+        stream: ack.stream,
+        seq: ack.seq,
+        duplicate: ack.duplicate,
+      }
+    }
+    metrics?.eventsPublished.inc({ outcome: 'failed', event_type: event.event_type })
+    return { ok: false, event_id: event.event_id, error: failure(outcome.reason, deadlineMs) }
+  })
+}

@@ -1,0 +1,101 @@
+import { Hono } from 'hono'
+import { errorBody } from '../../shared/http-error'
+import { STREAM_NAME } from '../../shared/subjects'
+import type { BridgeDeps } from '../deps'
+import type { BridgeEnv } from '../types'
+
+const STREAM_INFO_TIMEOUT_MS = 1_500
+
+const notReadyReason = ({ nats, stream, isShuttingDown }: BridgeDeps): string | undefined => {
+  if (isShuttingDown?.()) return 'shutting_down'
+  if (!nats.isConnected()) return `nats_${nats.state}`
+  if (!stream.ready) return 'stream_not_ready'
+  return undefined
+}
+
+const streamInfo = async ({ nats }: BridgeDeps) => {
+  const jsm = nats.jsm
+  if (!jsm || !nats.isConnected()) return undefined
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const info = await Promise.race([
+      jsm.streams.info(STREAM_NAME),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('stream info timed out')), STREAM_INFO_TIMEOUT_MS)
+      }),
+    ])
+    return {
+      messages: info.state.messages,
+      bytes: info.state.bytes,
+      first_seq: info.state.first_seq,
+      last_seq: info.state.last_seq,
+      consumers: info.state.consumer_count,
+      subjects: info.config.subjects,
+      replicas: info.config.num_replicas,
+      storage: info.config.storage,
+      max_age_ms: Math.round(info.config.max_age / 1e6),
+      duplicate_window_ms: Math.round((info.config.duplicate_window ?? 0) / 1e6),
+      cluster: info.cluster
+        ? { leader: info.cluster.leader, replicas: info.cluster.replicas?.length ?? 0 }
+        : null,
+    }
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) }
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+export const healthRoutes = (deps: BridgeDeps) => {
+  const { nats, stream, metrics } = deps
+  const startedAt = Date.now()
+  return new Hono<BridgeEnv>()
+    .get('/health', (c) => c.json({ status: 'ok', uptime_s: Math.round((Date.now() - startedAt) / 1000) }))
+    .get('/ready', (c) => {
+      const reason = notReadyReason(deps)
+      if (reason === undefined) return c.json({ status: 'ready' })
+      c.header('Retry-After', '1')
+      return c.json(
+        errorBody('not_ready', `The bridge is not ready: ${reason}`, c.get('requestId'), {
+          reason,
+          nats: nats.state,
+          stream_ready: stream.ready,
+        }),
+        503,
+      )
+    })
+    .get('/health/detailed', async (c) => {
+      const snap = nats.snapshot()
+      const reason = notReadyReason(deps)
+      const streamStatus = stream.status()
+      return c.json({
+        status: reason === undefined ? 'ready' : 'not_ready',
+        reason: reason ?? null,
+        uptime_s: Math.round((Date.now() - startedAt) / 1000),
+        nats: {
+          state: snap.state,
+          server: snap.server ?? null,
+          servers: snap.servers,
+          reconnects: snap.reconnects,
+          disconnects: snap.disconnects,
+          attempts: snap.attempts,
+          last_error: snap.lastError ?? null,
+          since: snap.since.toISOString(),
+          in_state_ms: Date.now() - snap.since.getTime(),
+          connected_at: snap.connectedAt?.toISOString() ?? null,
+          max_payload: snap.maxPayload ?? null,
+        },
+        stream: {
+          name: streamStatus.name,
+          ready: streamStatus.ready,
+          last_error: streamStatus.lastError ?? null,
+          ensured_at: streamStatus.ensuredAt?.toISOString() ?? null,
+          info: (await streamInfo(deps)) ?? null,
+        },
+      })
+    })
+    .get('/metrics', async (c) => {
+      c.header('Content-Type', metrics.registry.contentType)
+      return c.body(await metrics.registry.metrics())
+    })
+}

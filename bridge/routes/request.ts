@@ -1,0 +1,147 @@
+import { Hono } from 'hono'
+import { ErrorCode, type Msg, type MsgHdrs, NatsError, headers as natsHeaders } from 'nats'
+import { HttpError } from '../../shared/http-error'
+import { validateSubject } from '../../shared/subject-validation'
+import { authorize } from '../auth/require-token'
+import { type BridgeDeps, maxBodyBytes, retryAfterSeconds } from '../deps'
+import { readBody } from '../http/read-body'
+import type { BridgeEnv } from '../types'
+
+export const TIMEOUT_HEADER = 'x-timeout-ms'
+export const TIMEOUT_QUERY = 'timeout_ms'
+
+/** Request headers that describe the HTTP hop (or carry credentials) and stay here. */
+const HOP_HEADERS = new Set([
+  'authorization',
+  'connection',
+  'content-length',
+  'cookie',
+  'expect',
+  'host',
+  'keep-alive',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'accept-encoding',
+  TIMEOUT_HEADER,
+])
+/** Reply headers that must not be copied onto the HTTP response. */
+const REPLY_SKIP = new Set([...HOP_HEADERS, 'content-encoding', 'set-cookie', 'x-request-id'])
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
+
+const requestTimeout = (raw: string | undefined, fallback: number, cap: number): number => {
+  if (raw === undefined || raw === '') return fallback
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) {
+    throw new HttpError(400, 'invalid_timeout', 'The timeout must be a positive integer of milliseconds', {
+      timeout_ms: raw.slice(0, 32),
+    })
+  }
+  return Math.min(Number(raw), cap)
+}
+
+const toNatsHeaders = (incoming: Headers, requestId: string): MsgHdrs => {
+  const h = natsHeaders()
+  for (const [name, value] of incoming) {
+    if (!HOP_HEADERS.has(name) && name !== 'x-request-id') h.append(name, value)
+  }
+  h.set('X-Request-Id', requestId)
+  return h
+}
+
+const looksLikeJson = (data: Uint8Array): boolean => {
+  const first = data.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09)
+  if (first !== 0x7b && first !== 0x5b) return false
+  try {
+    JSON.parse(new TextDecoder().decode(data))
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Reply headers relayed onto the HTTP response; NATS allows what HTTP would refuse, so each is checked. */
+const relayHeaders = (msg: Msg, set: (name: string, value: string) => void): void => {
+  let contentType = false
+  if (msg.headers) {
+    for (const [name, values] of msg.headers) {
+      const lower = name.toLowerCase()
+      if (REPLY_SKIP.has(lower) || !HEADER_NAME.test(name)) continue
+      for (const value of values) {
+        if (!HEADER_VALUE.test(value)) continue
+        set(name, value)
+        if (lower === 'content-type') contentType = true
+      }
+    }
+  }
+  if (!contentType)
+    set('Content-Type', looksLikeJson(msg.data) ? 'application/json' : 'application/octet-stream')
+}
+
+export const requestRoutes = (deps: BridgeDeps) => {
+  const { config, nats, metrics } = deps
+  return new Hono<BridgeEnv>().post('/:subject', async (c) => {
+    const checked = validateSubject(c.req.param('subject'), { wildcards: false })
+    if (!checked.ok) {
+      throw new HttpError(400, 'invalid_subject', `The subject is not valid: ${checked.reason}`, {
+        reason: checked.reason,
+      })
+    }
+    const subject = checked.subject
+    authorize(c.get('principal'), 'request', [subject])
+    const timeoutMs = requestTimeout(
+      c.req.query(TIMEOUT_QUERY) ?? c.req.header(TIMEOUT_HEADER),
+      config.requestTimeoutMs,
+      config.requestTimeoutMaxMs,
+    )
+    const body = await readBody(c, maxBodyBytes(deps))
+
+    const started = performance.now()
+    const done = (outcome: string) => {
+      metrics.relayTotal.inc({ outcome })
+      metrics.relayDuration.observe({ outcome }, (performance.now() - started) / 1000)
+    }
+    const handles = await nats.waitForConnection(timeoutMs)
+    const remaining = timeoutMs - (performance.now() - started)
+    if (!handles || remaining < 1) {
+      done('unavailable')
+      throw new HttpError(503, 'nats_unavailable', `NATS is not connected (${nats.state})`, undefined, {
+        'Retry-After': retryAfterSeconds(deps),
+      })
+    }
+
+    let reply: Msg
+    try {
+      reply = await handles.nc.request(subject, body, {
+        timeout: Math.ceil(remaining),
+        headers: toNatsHeaders(c.req.raw.headers, c.get('requestId')),
+      })
+    } catch (err) {
+      const code = err instanceof NatsError ? err.code : undefined
+      if (code === ErrorCode.NoResponders) {
+        done('no_responders')
+        throw new HttpError(503, 'no_responders', `No service is listening on ${subject}`, { subject })
+      }
+      if (code === ErrorCode.Timeout) {
+        done('timeout')
+        throw new HttpError(504, 'timeout', `No reply on ${subject} within ${timeoutMs} ms`, {
+          subject,
+          timeout_ms: timeoutMs,
+        })
+      }
+      if (code === ErrorCode.MaxPayloadExceeded) {
+        done('error')
+        throw new HttpError(413, 'payload_too_large', 'The request exceeds the NATS max_payload')
+      }
+      done('error')
+      c.get('logger').warn({ err: err instanceof Error ? err.message : String(err), subject }, 'relay failed')
+      throw new HttpError(502, 'relay_failed', `The request on ${subject} failed`, { subject })
+    }
+    done('ok')
+    relayHeaders(reply, (name, value) => c.header(name, value, { append: true }))
+    return c.body(reply.data as Uint8Array<ArrayBuffer>, 200)
+  })
+}
