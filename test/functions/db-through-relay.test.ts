@@ -1,0 +1,18 @@
+import { SELF } from 'cloudflare:test'
+import { describe, expect, it } from 'vitest'
+
+describe('functions inside workerd', () => {
+  it('answers /health', async () => {
+    const res = await SELF.fetch('http://functions.test/health')
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ status: 'ok' })
+  })
+
+  it('queries the real Postgres through the WebSocket relay', async () => {
+    const res = await SELF.fetch('http://functions.test/health/db')
+    const body = await res.json<{ database: string; rtt_ms: number }>()
+    expect(res.status).toBe(200)
+    expect(body.database).toBe('ok')
+    expect(typeof body.rtt_ms).toBe('number')
+  })
+})

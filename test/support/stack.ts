@@ -1,0 +1,69 @@
+import { type PgWsRelay, startPgWsRelay } from '../../scripts/lib/pg-ws-relay'
+import { type NatsServerHandle, startNatsServer } from './nats-server'
+import { createTestDatabase, startPostgres, type TestDatabase } from './postgres'
+
+export interface TestStack {
+  nats: NatsServerHandle
+  natsUrl: string
+  /** Server-level URL (its `postgres` database); tests may create more databases on it. */
+  postgresServerUrl: string
+  /** A fresh database with migrations applied. */
+  database: TestDatabase
+  databaseUrl: string
+  relay: PgWsRelay
+  /** ws://127.0.0.1:<port>/ */
+  relayUrl: string
+  /** host:port of the relay, the form `PG_WS_PROXY` takes. */
+  pgWsProxy: string
+  /** Stops everything started here, in reverse order. */
+  cleanup(): Promise<void>
+}
+
+export interface StackOptions {
+  /** Prefix of the test database's name. */
+  databasePrefix?: string
+}
+
+/**
+ * The Node-side services a test run needs: nats-server (JetStream, own port), Postgres with a fresh
+ * migrated database, and the WebSocket relay the Neon driver uses to reach it.
+ */
+export const startStackForTests = async (options: StackOptions = {}): Promise<TestStack> => {
+  const stops: Array<() => Promise<void>> = []
+  const cleanup = async () => {
+    for (const stop of stops.reverse()) {
+      await stop().catch((err) => console.error('test stack cleanup:', err))
+    }
+    stops.length = 0
+  }
+  try {
+    const nats = await startNatsServer()
+    stops.push(() => nats.cleanup())
+
+    const pg = await startPostgres()
+    stops.push(() => pg.stop())
+    const database = await createTestDatabase(pg.url, options.databasePrefix ?? 'stack')
+    stops.push(() => database.drop())
+
+    const target = new URL(database.url)
+    const relay = await startPgWsRelay({ pgHost: target.hostname, pgPort: Number(target.port || 5432) })
+    stops.push(() => relay.close())
+
+    // The bridge joins here: start it against nats.url, push its stop, and add bridgeUrl + tokens.
+
+    return {
+      nats,
+      natsUrl: nats.url,
+      postgresServerUrl: pg.url,
+      database,
+      databaseUrl: database.url,
+      relay,
+      relayUrl: relay.url,
+      pgWsProxy: `127.0.0.1:${relay.port}`,
+      cleanup,
+    }
+  } catch (err) {
+    await cleanup()
+    throw err
+  }
+}
