@@ -1,0 +1,244 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { headers, type Msg, type NatsConnection, type Service, ServiceError, type ServiceMsg } from 'nats'
+import * as v from 'valibot'
+import { createEvent } from '../../shared/events'
+import { SWAP_COMMAND_SUBJECT, SWAP_VALIDATE_SUBJECT, subjectFor } from '../../shared/subjects'
+import type { SwapRequest, SwapResponse } from '../../shared/swap'
+import { SwapValidationReply } from '../../shared/swap'
+import {
+  LibrarySwapCommand,
+  type SwapOutcomeEventType,
+  swapOutcomeEventId,
+} from '../../shared/swap-execution'
+
+export const EXECUTOR_NAME = 'library-swap-executor'
+export const EXECUTOR_VERSION = '1.0.0'
+
+export interface SwapExecutorOptions {
+  /** Queue group: N executors share the commands. */
+  queue: string
+  /** How long the simulated swap takes. */
+  delayMs: number
+  /** Probability (0..1) that the simulated swap fails. */
+  failRate: number
+  /** Ask `library.swap.validate` before executing. */
+  validate: boolean
+  validateTimeoutMs: number
+  log?: (line: Record<string, unknown>) => void
+  random?: () => number
+}
+
+export const DEFAULT_EXECUTOR_OPTIONS: SwapExecutorOptions = {
+  queue: EXECUTOR_NAME,
+  delayMs: 250,
+  failRate: 0,
+  validate: true,
+  validateTimeoutMs: 3_000,
+}
+
+const encoder = new TextEncoder()
+const json = (value: unknown) => encoder.encode(JSON.stringify(value))
+const describe = (err: unknown) => (err instanceof Error ? err.message : String(err))
+
+interface Outcome {
+  status: string
+  success: boolean
+  message: string
+  validation_results: Record<string, unknown> | null
+}
+type Validation = { ok: true; results: Record<string, unknown> | null } | { ok: false; response: Outcome }
+
+const askLibrary = async (
+  nc: NatsConnection,
+  request: SwapRequest,
+  timeoutMs: number,
+): Promise<Validation> => {
+  let reply: Msg
+  try {
+    reply = await nc.request(SWAP_VALIDATE_SUBJECT, json(request), { timeout: timeoutMs })
+  } catch (err) {
+    const message = `could not validate the swap with the Library: ${describe(err)}`
+    return { ok: false, response: { status: 'failed', success: false, message, validation_results: null } }
+  }
+  const serviceError = ServiceError.toServiceError(reply)
+  if (serviceError) {
+    const message = `the Library could not validate the swap: ${serviceError.message}`
+    return { ok: false, response: { status: 'failed', success: false, message, validation_results: null } }
+  }
+  let body: unknown
+  try {
+    body = reply.json()
+  } catch {
+    body = undefined
+  }
+  const parsed = v.safeParse(SwapValidationReply, body)
+  if (!parsed.success) {
+    const message = 'the Library answered the validation with an unexpected body'
+    return { ok: false, response: { status: 'failed', success: false, message, validation_results: null } }
+  }
+  if (!parsed.output.valid)
+    return {
+      ok: false,
+      response: {
+        status: 'rejected',
+        success: false,
+        message: parsed.output.message,
+        validation_results: parsed.output.validation_results,
+      },
+    }
+  return { ok: true, results: parsed.output.validation_results }
+}
+
+/** Publishes the outcome the Library did not wait for, as a swap event it can settle the swap from. */
+const publishLateOutcome = async (
+  nc: NatsConnection,
+  command: LibrarySwapCommand,
+  response: SwapResponse,
+) => {
+  const eventType: SwapOutcomeEventType =
+    command.action === 'rollback' ? 'swap.rolled_back' : response.success ? 'swap.completed' : 'swap.failed'
+  const parties = { from_entity_id: command.from_entity_id, to_entity_id: command.to_entity_id }
+  const base = {
+    event_id: await swapOutcomeEventId(command.swap_id, eventType),
+    source: EXECUTOR_NAME,
+    swap_id: command.swap_id,
+    metadata: { late: true },
+  }
+  const event =
+    eventType === 'swap.completed'
+      ? createEvent({
+          ...base,
+          event_type: eventType,
+          data: { ...parties, status: response.status, message: response.message },
+        })
+      : eventType === 'swap.failed'
+        ? createEvent({
+            ...base,
+            event_type: eventType,
+            data: {
+              ...parties,
+              status: response.status,
+              message: response.message,
+              error_code: 'executor_failed',
+            },
+          })
+        : createEvent({
+            ...base,
+            event_type: eventType,
+            data: { ...parties, reason: command.reason, message: response.message },
+          })
+  const h = headers()
+  h.set('Content-Type', 'application/json')
+  await nc.jetstream().publish(subjectFor(eventType), json(event), { msgID: event.event_id, headers: h })
+  return event
+}
+
+const execute = async (
+  nc: NatsConnection,
+  command: LibrarySwapCommand,
+  options: SwapExecutorOptions,
+): Promise<SwapResponse> => {
+  const { swap_id } = command
+  if (command.action === 'rollback') {
+    await sleep(options.delayMs)
+    return {
+      swap_id,
+      status: 'rolled_back',
+      success: true,
+      message: 'swap rolled back',
+      validation_results: null,
+    }
+  }
+  let validationResults: Record<string, unknown> | null = null
+  if (options.validate) {
+    const validation = await askLibrary(nc, command, options.validateTimeoutMs)
+    if (!validation.ok) return { swap_id, ...validation.response }
+    validationResults = validation.results
+  }
+  if (command.validate_only)
+    return {
+      swap_id,
+      status: 'validated',
+      success: true,
+      message: 'swap is valid',
+      validation_results: validationResults,
+    }
+  await sleep(options.delayMs)
+  if ((options.random ?? Math.random)() < options.failRate)
+    return {
+      swap_id,
+      status: 'failed',
+      success: false,
+      message: 'simulated swap failure',
+      validation_results: validationResults,
+    }
+  return {
+    swap_id,
+    status: 'completed',
+    success: true,
+    message: 'swap completed',
+    validation_results: validationResults,
+  }
+}
+
+/** Registers the executor as a NATS service: it shows up in `$SRV.PING`, `$SRV.INFO` and `$SRV.STATS`. */
+export const startSwapExecutor = async (
+  nc: NatsConnection,
+  overrides: Partial<SwapExecutorOptions> = {},
+): Promise<Service> => {
+  const options = { ...DEFAULT_EXECUTOR_OPTIONS, ...overrides }
+  const log = options.log ?? (() => undefined)
+  const service = await nc.services.add({
+    name: EXECUTOR_NAME,
+    version: EXECUTOR_VERSION,
+    description: 'Reference executor for library.swap.command',
+    queue: options.queue,
+  })
+  const handle = async (msg: ServiceMsg) => {
+    const started = Date.now()
+    let body: unknown
+    try {
+      body = msg.json()
+    } catch {
+      msg.respondError(400, 'swap command is not JSON', json({ error: 'swap command is not JSON' }))
+      return
+    }
+    const parsed = v.safeParse(LibrarySwapCommand, body)
+    if (!parsed.success) {
+      const issues = v.flatten(parsed.issues)
+      msg.respondError(400, 'invalid swap command', json({ error: 'invalid swap command', issues }))
+      return
+    }
+    const command = parsed.output
+    const response = await execute(nc, command, options)
+    const elapsed = Date.now() - started
+    log({
+      msg: 'swap command handled',
+      swap_id: command.swap_id,
+      action: command.action,
+      status: response.status,
+      elapsed_ms: elapsed,
+    })
+    msg.respond(json(response))
+    // Past the Library's deadline the reply goes nowhere; the event settles the swap instead.
+    if (command.reply_timeout_ms !== undefined && elapsed >= command.reply_timeout_ms * 0.8) {
+      try {
+        const event = await publishLateOutcome(nc, command, response)
+        log({ msg: 'late outcome published', swap_id: command.swap_id, event_type: event.event_type })
+      } catch (err) {
+        log({ msg: 'could not publish the late outcome', swap_id: command.swap_id, err: describe(err) })
+      }
+    }
+  }
+  service.addEndpoint('command', {
+    subject: SWAP_COMMAND_SUBJECT,
+    handler: (err, msg) => {
+      if (err) {
+        log({ msg: 'endpoint error', err: err.message })
+        return
+      }
+      void handle(msg)
+    },
+  })
+  return service
+}
