@@ -1,27 +1,58 @@
 import { Hono } from 'hono'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { errorBody, HttpError } from '../shared/http-error'
+import type { HonoEnv } from './env'
+import { log } from './log'
+import { requireApiKey } from './middleware/api-key'
+import { requireConfig } from './middleware/config'
+import { database } from './middleware/database'
+import { deploymentRoutes } from './routes/deployments'
+import { entityRoutes } from './routes/entities'
 import { healthRoutes } from './routes/health'
 
-export type Bindings = Env & {
-  DATABASE_URL: string
-  /** Local development and tests only: host:port of the WebSocket→TCP relay in front of Postgres. */
-  PG_WS_PROXY?: string
-  BRIDGE_URL?: string
-  BRIDGE_TOKEN?: string
-}
+export type { Bindings, HonoEnv, Variables } from './env'
 
-export type Variables = {
-  requestId: string
-}
-
-export type HonoEnv = { Bindings: Bindings; Variables: Variables }
+const REQUEST_ID = /^[\w.:-]{1,128}$/
 
 export const createApp = () => {
   const app = new Hono<HonoEnv>()
+
   app.use(async function requestId(c, next) {
-    c.set('requestId', c.req.header('x-request-id') ?? crypto.randomUUID())
+    const given = c.req.header('x-request-id')
+    const id = given && REQUEST_ID.test(given) ? given : crypto.randomUUID()
+    c.set('requestId', id)
+    c.header('x-request-id', id)
     await next()
   })
+
   app.route('/health', healthRoutes)
+
+  const api = new Hono<HonoEnv>()
+  api.use(requireConfig(), requireApiKey(), database())
+  api.route('/entities', entityRoutes)
+  api.route('/deployments', deploymentRoutes)
+  app.route('/api/v1', api)
+
+  app.notFound((c) => c.json(errorBody('not_found', 'No such route', c.get('requestId')), 404))
+
+  app.onError((err, c) => {
+    const requestId = c.get('requestId') ?? crypto.randomUUID()
+    if (err instanceof HttpError) {
+      if (err.status >= 500) log.error(err.message, { code: err.code, request_id: requestId })
+      return c.json(
+        errorBody(err.code, err.message, requestId, err.details),
+        err.status as ContentfulStatusCode,
+        err.headers,
+      )
+    }
+    log.error('unhandled error', {
+      request_id: requestId,
+      error: err instanceof Error ? err.message : String(err),
+      stack: err instanceof Error ? err.stack : undefined,
+    })
+    return c.json(errorBody('internal_error', 'Internal server error', requestId), 500)
+  })
+
   return app
 }
 

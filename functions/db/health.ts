@@ -1,5 +1,5 @@
-import type { Pool } from '@neondatabase/serverless'
+import type { Db } from './pool'
 
-export const ping = async (pool: Pool) => {
-  await pool.query('select 1')
+export const ping = async (db: Db): Promise<void> => {
+  await db.query('select 1')
 }

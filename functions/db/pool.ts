@@ -1,6 +1,5 @@
-import { neonConfig, Pool } from '@neondatabase/serverless'
-import type { Context } from 'hono'
-import type { HonoEnv } from '../app'
+import { neonConfig, Pool, type PoolClient } from '@neondatabase/serverless'
+import type { Config } from '../env'
 
 /**
  * Points the Neon driver at a plain WebSocket→TCP relay (see scripts/lib/pg-ws-relay.ts) instead of
@@ -8,26 +7,43 @@ import type { HonoEnv } from '../app'
  * query parameter is informational.
  */
 const useLocalRelay = (proxy: string) => {
-  neonConfig.wsProxy = (host, port) => `${proxy}/v2?address=${host}:${port}`
+  const base = proxy.replace(/\/$/, '')
+  neonConfig.wsProxy = (host, port) => `${base}/v2?address=${host}:${port}`
   neonConfig.useSecureWebSocket = false
   neonConfig.pipelineTLS = false
   neonConfig.pipelineConnect = false
 }
 
-export const createPool = (env: HonoEnv['Bindings']) => {
-  if (env.PG_WS_PROXY) useLocalRelay(env.PG_WS_PROXY)
-  return new Pool({ connectionString: env.DATABASE_URL })
+/** A Pool lives for one request or one scheduled run only: Workers cannot share sockets across them. */
+export const createPool = (config: Pick<Config, 'DATABASE_URL' | 'PG_WS_PROXY'>): Pool => {
+  if (config.PG_WS_PROXY) useLocalRelay(config.PG_WS_PROXY.replace(/^wss?:\/\//, ''))
+  return new Pool({ connectionString: config.DATABASE_URL, max: 2, connectionTimeoutMillis: 5_000 })
 }
 
-/**
- * A Pool lives for one request only (Workers cannot share sockets across requests); it is ended
- * after the response through waitUntil.
- */
-export const withPool = async <T>(c: Context<HonoEnv>, fn: (pool: Pool) => Promise<T>): Promise<T> => {
-  const pool = createPool(c.env)
+export type Db = Pool | PoolClient
+
+export const withTransaction = async <T>(pool: Pool, fn: (tx: PoolClient) => Promise<T>): Promise<T> => {
+  const client = await pool.connect()
+  let broken = false
   try {
-    return await fn(pool)
+    await client.query('begin')
+    const result = await fn(client)
+    await client.query('commit')
+    return result
+  } catch (err) {
+    try {
+      await client.query('rollback')
+    } catch {
+      broken = true
+    }
+    throw err
   } finally {
-    c.executionCtx.waitUntil(pool.end())
+    client.release(broken)
   }
 }
+
+export const isUniqueViolation = (err: unknown, constraint: string): boolean =>
+  typeof err === 'object' &&
+  err !== null &&
+  (err as { code?: unknown }).code === '23505' &&
+  (err as { constraint?: unknown }).constraint === constraint

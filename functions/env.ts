@@ -1,0 +1,109 @@
+import type { Pool } from '@neondatabase/serverless'
+import * as v from 'valibot'
+import { HttpError } from '../shared/http-error'
+import { WebhookSourcesBinding } from './webhooks/sources'
+
+export const SCOPES = ['read', 'write'] as const
+export type Scope = (typeof SCOPES)[number]
+
+const ApiKeyEntry = v.strictObject({
+  name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'name must be 1-64 of A-Z a-z 0-9 _ . -')),
+  sha256: v.pipe(v.string(), v.regex(/^[0-9a-fA-F]{64}$/, 'sha256 must be 64 hex digits')),
+  scopes: v.pipe(v.array(v.picklist(SCOPES)), v.minLength(1, 'at least one scope')),
+})
+export type ApiKeyEntry = v.InferOutput<typeof ApiKeyEntry>
+
+const jsonText = <T extends v.GenericSchema>(schema: T) =>
+  v.pipe(
+    v.string(),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      try {
+        return JSON.parse(dataset.value) as unknown
+      } catch {
+        addIssue({ message: 'must be valid JSON' })
+        return NEVER
+      }
+    }),
+    schema,
+  )
+
+const intText = (fallback: number, min: number, max: number) =>
+  v.pipe(
+    v.optional(v.string(), String(fallback)),
+    v.regex(/^\d+$/, 'must be a whole number'),
+    v.transform(Number),
+    v.number(),
+    v.minValue(min),
+    v.maxValue(max),
+  )
+
+const HttpUrl = v.pipe(v.string(), v.url(), v.regex(/^https?:\/\//, 'must be an http(s) URL'))
+
+/** Every binding the Worker reads, with its default; see wrangler.toml for which are secrets. */
+const BINDINGS = {
+  DATABASE_URL: v.pipe(v.string(), v.regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// URL')),
+  BRIDGE_URL: HttpUrl,
+  BRIDGE_TOKEN: v.pipe(v.string(), v.minLength(1)),
+  API_KEYS: jsonText(v.pipe(v.array(ApiKeyEntry), v.minLength(1, 'at least one key'))),
+  PG_WS_PROXY: v.optional(v.pipe(v.string(), v.regex(/^(wss?:\/\/)?[^/\s]+\/?$/, 'must be host:port'))),
+  MAX_BODY_BYTES: intText(65_536, 1_024, 1_048_576),
+  OUTBOX_BATCH_SIZE: intText(50, 1, 500),
+  BRIDGE_TIMEOUT_MS: intText(5_000, 100, 60_000),
+  WEBHOOK_SOURCES: WebhookSourcesBinding,
+} as const
+
+type BindingName = keyof typeof BINDINGS
+export type Config = { [K in BindingName]: v.InferOutput<(typeof BINDINGS)[K]> }
+
+export type Bindings = Env & Partial<Record<BindingName, string>>
+
+export type Variables = {
+  requestId: string
+  config: Config
+  db: Pool
+  /** Work to run after the response (inside waitUntil), before the request's pool is ended. */
+  defer: (task: () => Promise<void>) => void
+  actor: string
+}
+
+export type HonoEnv = { Bindings: Bindings; Variables: Variables }
+
+export interface BindingIssue {
+  binding: BindingName
+  message: string
+}
+
+const cache = new WeakMap<object, { config?: Config; issues: BindingIssue[] }>()
+
+/** Parses every binding once per env object; the result names each missing or invalid binding. */
+export const parseBindings = (env: Bindings): { config?: Config; issues: BindingIssue[] } => {
+  const cached = cache.get(env)
+  if (cached) return cached
+  const issues: BindingIssue[] = []
+  const config: Record<string, unknown> = {}
+  const raw = env as unknown as Record<string, unknown>
+  for (const [name, schema] of Object.entries(BINDINGS) as [BindingName, v.GenericSchema][]) {
+    const value = raw[name] === '' ? undefined : raw[name]
+    const result = v.safeParse(schema, value)
+    if (result.success) config[name] = result.output
+    else
+      issues.push({
+        binding: name,
+        message: value === undefined ? 'is not set' : (result.issues[0]?.message ?? 'is invalid'),
+      })
+  }
+  const parsed = issues.length === 0 ? { config: config as Config, issues } : { issues }
+  cache.set(env, parsed)
+  return parsed
+}
+
+export const loadConfig = (env: Bindings): Config => {
+  const { config, issues } = parseBindings(env)
+  if (config) return config
+  throw new HttpError(
+    500,
+    'bad_environment',
+    `The service is misconfigured: ${issues.map((i) => `${i.binding} ${i.message}`).join('; ')}`,
+    issues,
+  )
+}

@@ -1,0 +1,64 @@
+import type { Context } from 'hono'
+import * as v from 'valibot'
+import { Uuid } from '../../shared/domain'
+import { HttpError, invalidInput } from '../../shared/http-error'
+import type { HonoEnv } from '../env'
+
+/** Path parameter that must be a UUID: a bad one is a 400, never a database error. */
+export const uuidParam = (c: Context<HonoEnv>, name: string): string => {
+  const result = v.safeParse(Uuid, c.req.param(name))
+  if (!result.success) throw invalidInput(result.issues, name)
+  return result.output.toLowerCase()
+}
+
+/** Query string against a strict object schema of strings; a repeated parameter is rejected. */
+export const parseQuery = <T extends v.GenericSchema>(c: Context<HonoEnv>, schema: T): v.InferOutput<T> => {
+  const raw = c.req.queries()
+  const single: Record<string, string> = {}
+  for (const [key, values] of Object.entries(raw)) {
+    if (values.length > 1) {
+      throw new HttpError(400, 'invalid_input', 'The request is not valid', [
+        { path: key, message: 'may be given only once' },
+      ])
+    }
+    single[key] = values[0] ?? ''
+  }
+  const result = v.safeParse(schema, single)
+  if (!result.success) throw invalidInput(result.issues)
+  return result.output
+}
+
+/** `limit` query parameter: 1..max, default `fallback`. */
+export const LimitParam = (fallback: number, max: number) =>
+  v.pipe(
+    v.optional(v.string(), String(fallback)),
+    v.regex(/^\d{1,6}$/, `must be a whole number between 1 and ${max}`),
+    v.transform(Number),
+    v.number(),
+    v.minValue(1, `must be between 1 and ${max}`),
+    v.maxValue(max, `must be between 1 and ${max}`),
+  )
+
+const CursorPayload = v.strictObject({ after: v.pipe(v.string(), v.regex(/^[1-9]\d{0,18}$/)) })
+
+const toBase64Url = (text: string) => btoa(text).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')
+
+export const encodeCursor = (seq: string): string => toBase64Url(JSON.stringify({ after: seq }))
+
+/** Opaque pagination cursor: base64url JSON holding the last row's position. */
+export const CursorParam = v.optional(
+  v.pipe(
+    v.string(),
+    v.maxLength(200, 'is not a valid cursor'),
+    v.regex(/^[A-Za-z0-9_-]+$/, 'is not a valid cursor'),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      try {
+        const json = atob(dataset.value.replaceAll('-', '+').replaceAll('_', '/'))
+        const parsed = v.safeParse(CursorPayload, JSON.parse(json))
+        if (parsed.success) return parsed.output.after
+      } catch {}
+      addIssue({ message: 'is not a valid cursor' })
+      return NEVER
+    }),
+  ),
+)

@@ -1,0 +1,14 @@
+type Fields = Record<string, unknown>
+
+const write = (level: 'info' | 'warn' | 'error', msg: string, fields: Fields = {}) => {
+  const line = JSON.stringify({ level, time: new Date().toISOString(), msg, ...fields })
+  if (level === 'error') console.error(line)
+  else if (level === 'warn') console.warn(line)
+  else console.log(line)
+}
+
+export const log = {
+  info: (msg: string, fields?: Fields) => write('info', msg, fields),
+  warn: (msg: string, fields?: Fields) => write('warn', msg, fields),
+  error: (msg: string, fields?: Fields) => write('error', msg, fields),
+}

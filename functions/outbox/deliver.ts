@@ -1,0 +1,61 @@
+import type { Pool } from '@neondatabase/serverless'
+import { backoffDelay } from '../../shared/backoff'
+import { claimDue, markDelivered, markFailed } from '../db/outbox'
+import { log } from '../log'
+import { type BridgeConfig, publishBatch } from './bridge-client'
+
+export interface DeliveryOptions {
+  bridge: BridgeConfig
+  batchSize: number
+  /** Only these events (after a request commits); otherwise every due row (the scheduled drain). */
+  eventIds?: readonly string[]
+  /** Upper bound on batches in one call. */
+  maxBatches?: number
+}
+
+export interface DeliveryReport {
+  delivered: number
+  failed: number
+}
+
+const BACKOFF = { initialMs: 5_000, maxMs: 15 * 60_000, factor: 2, jitter: 0.2 }
+
+/**
+ * The one delivery path for outbox rows, used after a commit and by the Cron Trigger: claim due
+ * rows, post them to the bridge as one batch, record the stream sequence of each ack, and push
+ * each failed row out with exponential backoff.
+ */
+export const deliverOutbox = async (pool: Pool, options: DeliveryOptions): Promise<DeliveryReport> => {
+  const report: DeliveryReport = { delivered: 0, failed: 0 }
+  const maxBatches = options.maxBatches ?? (options.eventIds ? 1 : 20)
+  const leaseMs = options.bridge.BRIDGE_TIMEOUT_MS + 30_000
+  for (let batch = 0; batch < maxBatches; batch++) {
+    const rows = await claimDue(pool, { eventIds: options.eventIds, limit: options.batchSize, leaseMs })
+    if (rows.length === 0) break
+    const outcomes = await publishBatch(
+      options.bridge,
+      rows.map((r) => r.payload),
+    )
+    const acks: { id: string; seq: number }[] = []
+    const failures: { id: string; delayMs: number; error: string }[] = []
+    rows.forEach((row, i) => {
+      const outcome = outcomes[i]!
+      if ('seq' in outcome) acks.push({ id: row.id, seq: outcome.seq })
+      else failures.push({ id: row.id, delayMs: backoffDelay(row.attempts, BACKOFF), error: outcome.error })
+    })
+    await markDelivered(pool, acks)
+    await markFailed(pool, failures)
+    report.delivered += acks.length
+    report.failed += failures.length
+    if (failures.length > 0) {
+      log.warn('outbox delivery incomplete', {
+        delivered: acks.length,
+        failed: failures.length,
+        error: failures[0]?.error,
+      })
+      // the bridge is struggling: leave the rest to a later run
+      break
+    }
+  }
+  return report
+}

@@ -1,0 +1,113 @@
+import { Hono } from 'hono'
+import * as v from 'valibot'
+import { EntityType, JsonObject, Name, SemVer } from '../../shared/domain'
+import { getEntity, listEntities } from '../db/entities'
+import type { HonoEnv } from '../env'
+import { parseJsonBody } from '../lib/json-body'
+import { CursorParam, encodeCursor, LimitParam, parseQuery, uuidParam } from '../lib/request-input'
+import { dispatchEvents } from '../middleware/database'
+import {
+  changeEntity,
+  deleteEntity,
+  entityNotFound,
+  entityView,
+  registerEntity,
+  runValidation,
+} from '../services/entities'
+
+const Description = v.pipe(v.string(), v.maxLength(2_000))
+
+export const CreateEntityBody = v.strictObject({
+  name: Name,
+  type: EntityType,
+  version: SemVer,
+  description: v.optional(Description, ''),
+  config: v.optional(JsonObject, {}),
+  metadata: v.optional(JsonObject, {}),
+})
+
+export const UpdateEntityBody = v.pipe(
+  v.strictObject({
+    description: v.optional(Description),
+    config: v.optional(JsonObject),
+    metadata: v.optional(JsonObject),
+    status: v.optional(v.picklist(['active', 'deprecated'])),
+  }),
+  v.check((patch) => Object.keys(patch).length > 0, 'at least one of description, config, metadata, status'),
+)
+
+const DeleteEntityBody = v.strictObject({ reason: v.optional(v.pipe(v.string(), v.maxLength(2_000))) })
+
+const ListEntitiesQuery = v.strictObject({
+  type: v.optional(EntityType),
+  status: v.optional(v.picklist(['active', 'deprecated', 'deleted'])),
+  name_prefix: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(200))),
+  cursor: CursorParam,
+  limit: LimitParam(50, 100),
+})
+
+export const entityRoutes = new Hono<HonoEnv>()
+  .post('/', async (c) => {
+    const body = await parseJsonBody(c, CreateEntityBody)
+    const { value, events } = await registerEntity(c.var.db, body, {
+      actor: c.var.actor,
+      requestId: c.var.requestId,
+    })
+    dispatchEvents(c, events)
+    return c.json(entityView(value), 201, { location: `/api/v1/entities/${value.id}` })
+  })
+  .get('/', async (c) => {
+    const query = parseQuery(c, ListEntitiesQuery)
+    const { rows, nextSeq } = await listEntities(c.var.db, {
+      type: query.type,
+      status: query.status,
+      namePrefix: query.name_prefix,
+      afterSeq: query.cursor,
+      limit: query.limit,
+    })
+    return c.json({
+      items: rows.map(entityView),
+      next_cursor: nextSeq === null ? null : encodeCursor(nextSeq),
+    })
+  })
+  .get('/:id', async (c) => {
+    const id = uuidParam(c, 'id')
+    const entity = await getEntity(c.var.db, id)
+    if (!entity) throw entityNotFound(id)
+    return c.json(entityView(entity))
+  })
+  .patch('/:id', async (c) => {
+    const id = uuidParam(c, 'id')
+    const patch = await parseJsonBody(c, UpdateEntityBody)
+    const { value, events } = await changeEntity(c.var.db, id, patch, {
+      actor: c.var.actor,
+      requestId: c.var.requestId,
+    })
+    dispatchEvents(c, events)
+    return c.json(entityView(value))
+  })
+  .delete('/:id', async (c) => {
+    const id = uuidParam(c, 'id')
+    const { reason } = await parseJsonBody(c, DeleteEntityBody, { allowEmpty: true })
+    const { value, events } = await deleteEntity(c.var.db, id, reason, {
+      actor: c.var.actor,
+      requestId: c.var.requestId,
+    })
+    dispatchEvents(c, events)
+    return c.json(entityView(value))
+  })
+  .post('/:id/validate', async (c) => {
+    const id = uuidParam(c, 'id')
+    await parseJsonBody(c, v.strictObject({}), { allowEmpty: true })
+    const { value, events } = await runValidation(c.var.db, id, {
+      actor: c.var.actor,
+      requestId: c.var.requestId,
+    })
+    dispatchEvents(c, events)
+    return c.json({
+      entity_id: id,
+      valid: value.valid,
+      results: value.results,
+      entity: entityView(value.entity),
+    })
+  })
