@@ -9,6 +9,7 @@ import { database } from './middleware/database'
 import { deploymentRoutes } from './routes/deployments'
 import { entityRoutes } from './routes/entities'
 import { healthRoutes } from './routes/health'
+import { webhookRoutes } from './routes/webhooks'
 
 export type { Bindings, HonoEnv, Variables } from './env'
 
@@ -32,6 +33,7 @@ export const createApp = () => {
   api.route('/entities', entityRoutes)
   api.route('/deployments', deploymentRoutes)
   app.route('/api/v1', api)
+  app.route('/webhooks', webhookRoutes)
 
   app.notFound((c) => c.json(errorBody('not_found', 'No such route', c.get('requestId')), 404))
 

@@ -4,7 +4,8 @@ import { HttpError, invalidInput } from '../../shared/http-error'
 import { withTransaction } from '../db/pool'
 import { claimReceipt, recordResponse } from '../db/webhook-receipts'
 import type { HonoEnv } from '../env'
-import { dispatchEvents } from '../middleware/database'
+import { requireConfig } from '../middleware/config'
+import { database, dispatchEvents } from '../middleware/database'
 import { eventMetadata } from '../services/context'
 import { MAPPINGS, WebhookPayload } from '../webhooks/mappings'
 import { readBodyText, requireJson } from '../webhooks/read-body'
@@ -31,54 +32,56 @@ const parsePayload = (text: string): WebhookPayload => {
  * signature; only a verified body is parsed. The webhook-id is claimed in the transaction that
  * writes the events, so a repeat (even a concurrent one) gets the first response and no new event.
  */
-export const webhookRoutes = new Hono<HonoEnv>().post('/:source', async (c) => {
-  const name = c.req.param('source')
-  const sources = c.var.config.WEBHOOK_SOURCES
-  const source = Object.hasOwn(sources, name) ? sources[name] : undefined
-  if (!source) throw new HttpError(404, 'unknown_source', `No webhook source named '${name}'`)
+export const webhookRoutes = new Hono<HonoEnv>()
+  .use(requireConfig(), database())
+  .post('/:source', async (c) => {
+    const name = c.req.param('source')
+    const sources = c.var.config.WEBHOOK_SOURCES
+    const source = Object.hasOwn(sources, name) ? sources[name] : undefined
+    if (!source) throw new HttpError(404, 'unknown_source', `No webhook source named '${name}'`)
 
-  requireJson(c.req.header('content-type'))
-  const body = await readBodyText(c.req.raw, source.max_body_bytes)
-  const delivery = await verifyDelivery(source, c.req.raw.headers, body)
-  const payload = parsePayload(body)
+    requireJson(c.req.header('content-type'))
+    const body = await readBodyText(c.req.raw, source.max_body_bytes)
+    const delivery = await verifyDelivery(source, c.req.raw.headers, body)
+    const payload = parsePayload(body)
 
-  if (!isWebhookType(payload.type)) {
-    throw new HttpError(400, 'unknown_webhook_type', `Webhook type '${payload.type}' is not supported`, {
-      supported: WEBHOOK_TYPES,
-    })
-  }
-  if (!isAllowed(source, payload.type)) {
-    throw new HttpError(403, 'type_not_allowed', `Source '${name}' may not send '${payload.type}'`, {
-      source: name,
-      type: payload.type,
-    })
-  }
-  const prepared = MAPPINGS[payload.type](payload.data)
-
-  const action = { actor: `webhook:${name}`, requestId: c.var.requestId }
-  const key = { source: name, webhookId: delivery.id }
-  const outcome = await withTransaction(c.var.db, async (tx) => {
-    const claim = await claimReceipt(tx, { ...key, type: payload.type })
-    if (!claim.claimed) return { replayed: true, body: claim.body, events: [] }
-    const events = await prepared.run({
-      tx,
-      source: name,
-      webhookId: delivery.id,
-      occurredAt: payload.timestamp,
-      action,
-      metadata: { ...eventMetadata(action), webhook_id: delivery.id },
-    })
-    const response = {
-      status: 'accepted',
-      source: name,
-      webhook_id: delivery.id,
-      type: payload.type,
-      events: events.map((e) => ({ event_id: e.event_id, event_type: e.event_type })),
+    if (!isWebhookType(payload.type)) {
+      throw new HttpError(400, 'unknown_webhook_type', `Webhook type '${payload.type}' is not supported`, {
+        supported: WEBHOOK_TYPES,
+      })
     }
-    await recordResponse(tx, { ...key, status: 200, body: response })
-    return { replayed: false, body: response, events }
-  })
+    if (!isAllowed(source, payload.type)) {
+      throw new HttpError(403, 'type_not_allowed', `Source '${name}' may not send '${payload.type}'`, {
+        source: name,
+        type: payload.type,
+      })
+    }
+    const prepared = MAPPINGS[payload.type](payload.data)
 
-  dispatchEvents(c, outcome.events)
-  return c.json(outcome.body, 200, { 'webhook-replayed': String(outcome.replayed) })
-})
+    const action = { actor: `webhook:${name}`, requestId: c.var.requestId }
+    const key = { source: name, webhookId: delivery.id }
+    const outcome = await withTransaction(c.var.db, async (tx) => {
+      const claim = await claimReceipt(tx, { ...key, type: payload.type })
+      if (!claim.claimed) return { replayed: true, body: claim.body, events: [] }
+      const events = await prepared.run({
+        tx,
+        source: name,
+        webhookId: delivery.id,
+        occurredAt: payload.timestamp,
+        action,
+        metadata: { ...eventMetadata(action), webhook_id: delivery.id },
+      })
+      const response = {
+        status: 'accepted',
+        source: name,
+        webhook_id: delivery.id,
+        type: payload.type,
+        events: events.map((e) => ({ event_id: e.event_id, event_type: e.event_type })),
+      }
+      await recordResponse(tx, { ...key, status: 200, body: response })
+      return { replayed: false, body: response, events }
+    })
+
+    dispatchEvents(c, outcome.events)
+    return c.json(outcome.body, 200, { 'webhook-replayed': String(outcome.replayed) })
+  })
