@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { parseTokens, type TokenTable } from './auth/tokens'
+import { type ForwardConfig, parseForwardConfig } from './forward/config'
 import type { SseConfig } from './sse/config'
 
 export type StreamStorage = 'file' | 'memory'
@@ -32,6 +33,7 @@ export interface BridgeConfig {
   shutdownGraceMs: number
   tokens: TokenTable
   sse: SseConfig
+  forward: ForwardConfig
 }
 
 export class ConfigError extends Error {
@@ -198,6 +200,7 @@ export const loadConfig = (env: Env = process.env): BridgeConfig => {
     maxBatch: integer(env, 'BRIDGE_MAX_BATCH', 500, 1, 10_000),
     shutdownGraceMs: integer(env, 'BRIDGE_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     tokens: tokens(env),
+    forward: parseForwardConfig(env),
     sse: {
       heartbeatMs: integer(env, 'SSE_HEARTBEAT_MS', 15_000, 100, 3_600_000),
       retryMs: integer(env, 'SSE_RETRY_MS', 3_000, 0, 3_600_000),

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { createApp } from './app'
 import { ConfigError, loadConfig } from './config'
+import { createForwarder } from './forward/forwarder'
 import { createLogger } from './logger'
 import { createMetrics } from './metrics'
 import { NatsConnectionHolder } from './nats/connection'
@@ -35,6 +36,9 @@ const app = createApp({ config, nats, stream, logger, metrics, isShuttingDown: (
 if (config.tokens.size === 0)
   logger.warn('no API tokens configured (BRIDGE_TOKENS): every /v1 request is refused')
 
+const forwarder = createForwarder({ config: config.forward, logger: logger.child({ component: 'forward' }) })
+nats.onConnected(({ nc }) => forwarder.attach(nc))
+
 void nats.start()
 
 const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info: AddressInfo) => {
@@ -59,6 +63,7 @@ const shutdown = async (signal: string) => {
   const sweeper = setInterval(() => server.closeIdleConnections(), 50)
   await new Promise<void>((resolve) => server.close(() => resolve()))
   clearInterval(sweeper)
+  await forwarder.drain()
   await nats.close()
   logger.info('shutdown complete')
   logger.flush()
