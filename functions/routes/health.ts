@@ -1,6 +1,7 @@
 import type { Pool } from '@neondatabase/serverless'
 import { Hono } from 'hono'
 import * as v from 'valibot'
+import { listComponentHealth } from '../db/component-health'
 import { ping } from '../db/health'
 import { outboxStats } from '../db/outbox'
 import { createPool } from '../db/pool'
@@ -38,11 +39,17 @@ const checkDatabase = async (pool: Pool) => {
     await withTimeout(ping(pool), PROBE_TIMEOUT_MS * 2)
     const rtt = Date.now() - started
     const outbox = await withTimeout(outboxStats(pool), PROBE_TIMEOUT_MS * 2)
-    return { database: { status: 'ok' as const, rtt_ms: rtt }, outbox: { status: 'ok' as const, ...outbox } }
+    const components = await withTimeout(listComponentHealth(pool), PROBE_TIMEOUT_MS * 2)
+    return {
+      database: { status: 'ok' as const, rtt_ms: rtt },
+      outbox: { status: 'ok' as const, ...outbox },
+      components,
+    }
   } catch (err) {
     return {
       database: { status: 'down' as const, rtt_ms: null, error: errorText(err) },
       outbox: { status: 'unknown' as const, pending: null, oldest_pending_age_seconds: null },
+      components: [],
     }
   }
 }
@@ -89,13 +96,21 @@ export const healthRoutes = new Hono<HonoEnv>()
     const pool = createPool(config)
     try {
       const [db, bridge] = await Promise.all([checkDatabase(pool), checkBridge(config)])
-      const healthy = db.database.status === 'ok' && bridge.bridge.ready && bridge.nats.status === 'connected'
+      const degradedComponents = db.components.filter((component) => component.degraded)
+      const healthy =
+        db.database.status === 'ok' &&
+        bridge.bridge.ready &&
+        bridge.nats.status === 'connected' &&
+        degradedComponents.length === 0
       return c.json({
         status: healthy ? 'ok' : 'degraded',
         database: db.database,
         bridge: bridge.bridge,
         nats: bridge.nats,
         outbox: db.outbox,
+        // reported by monitoring webhooks (health.degraded / health.recovered)
+        components: db.components,
+        degraded_components: degradedComponents.map((component) => component.component),
       })
     } finally {
       c.executionCtx.waitUntil(pool.end().catch(() => {}))
