@@ -1,5 +1,12 @@
 import { Hono } from 'hono'
-import { ErrorCode, type Msg, type MsgHdrs, NatsError, headers as natsHeaders } from 'nats'
+import {
+  canonicalMIMEHeaderKey,
+  ErrorCode,
+  type Msg,
+  type MsgHdrs,
+  NatsError,
+  headers as natsHeaders,
+} from 'nats'
 import { HttpError } from '../../shared/http-error'
 import { validateSubject } from '../../shared/subject-validation'
 import { authorize } from '../auth/require-token'
@@ -43,10 +50,14 @@ const requestTimeout = (raw: string | undefined, fallback: number, cap: number):
   return Math.min(Number(raw), cap)
 }
 
+/** W3C trace context keeps its lowercase names; everything else goes out as `X-Foo-Bar` (NATS headers are case-sensitive). */
+const TRACE_HEADERS = new Set(['traceparent', 'tracestate'])
+
 const toNatsHeaders = (incoming: Headers, requestId: string): MsgHdrs => {
   const h = natsHeaders()
   for (const [name, value] of incoming) {
-    if (!HOP_HEADERS.has(name) && name !== 'x-request-id') h.append(name, value)
+    if (HOP_HEADERS.has(name) || name === 'x-request-id') continue
+    h.append(TRACE_HEADERS.has(name) ? name : canonicalMIMEHeaderKey(name), value)
   }
   h.set('X-Request-Id', requestId)
   return h
