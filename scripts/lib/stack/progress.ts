@@ -1,0 +1,61 @@
+import { bold, colorEnabled, dim, green, red, yellow } from './ansi'
+
+/** Step-by-step progress lines with timings: `✔ nats-server  nats://127.0.0.1:4222  0.4 s`. */
+
+const formatMs = (ms: number) => (ms < 1_000 ? `${Math.round(ms)} ms` : `${(ms / 1_000).toFixed(1)} s`)
+
+export class StepFailed extends Error {
+  constructor(
+    readonly step: string,
+    override readonly cause: unknown,
+  ) {
+    super(`${step}: ${cause instanceof Error ? cause.message : String(cause)}`)
+    this.name = 'StepFailed'
+  }
+}
+
+export interface StepContext {
+  /** Replace the detail shown next to the step. */
+  detail(text: string): void
+}
+
+const out = process.stdout
+
+const line = (mark: string, label: string, detail: string, ms?: number) =>
+  `  ${mark} ${label.padEnd(22)} ${detail}${ms === undefined ? '' : `  ${dim(formatMs(ms))}`}`
+
+export const step = async <T>(label: string, fn: (ctx: StepContext) => Promise<T>): Promise<T> => {
+  const started = performance.now()
+  let detail = ''
+  const tty = colorEnabled(out)
+  if (tty) out.write(line(dim('…'), label, dim('starting')))
+  const finish = (text: string) => {
+    if (tty) out.write('\r\x1b[K')
+    out.write(`${text}\n`)
+  }
+  try {
+    const result = await fn({
+      detail: (text) => {
+        detail = text
+      },
+    })
+    finish(line(green('✔'), label, detail, performance.now() - started))
+    return result
+  } catch (err) {
+    finish(
+      line(
+        red('✘'),
+        label,
+        red(err instanceof Error ? err.message.split('\n')[0]! : String(err)),
+        performance.now() - started,
+      ),
+    )
+    throw new StepFailed(label, err)
+  }
+}
+
+export const skipped = (label: string, why: string) => out.write(`${line(yellow('–'), label, yellow(why))}\n`)
+
+export const info = (text: string) => out.write(`  ${dim(text)}\n`)
+
+export const heading = (text: string) => out.write(`\n${bold(text)}\n`)

@@ -1,0 +1,340 @@
+import { chmodSync, mkdirSync, rmSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { parseArgs } from 'node:util'
+import postgres from 'postgres'
+import { applyMigrations } from '../functions/db/migrate'
+import { isLoopbackHost, startPgWsRelay } from './lib/pg-ws-relay'
+import { bold, dim, gray, red, yellow } from './lib/stack/ansi'
+import { bridgeExists, startBridge } from './lib/stack/bridge'
+import { loadDevSecrets, sha256Hex } from './lib/stack/dev-secrets'
+import { executorExists, startExecutor } from './lib/stack/executor'
+import { functionsExist, startFunctions } from './lib/stack/functions'
+import { PidRegistry } from './lib/stack/leftovers'
+import { launchedProcesses, setLaunchHook } from './lib/stack/managed-process'
+import { ensureNatsServerBin, startEmbeddedNats } from './lib/stack/nats'
+import { dataDir, localDir, ROOT, stackFilePath } from './lib/stack/paths'
+import { requireFreePort } from './lib/stack/ports'
+import { startEmbeddedPostgres } from './lib/stack/postgres'
+import { heading, info, StepFailed, skipped, step } from './lib/stack/progress'
+import { removeStackFile, type StackFile, writeStackFile } from './lib/stack/stack-file'
+import { link, type SummaryRow, summaryBox } from './lib/stack/summary'
+
+const USAGE = `Usage: npm start [-- options]
+
+Runs the whole local stack: nats-server (JetStream), Postgres, migrations, the Postgres relay,
+the bridge, the functions (wrangler dev) and the reference swap executor.
+
+Options:
+  --no-executor   do not start the reference swap executor
+  --reset         wipe the persistent state (${relative(ROOT, dataDir()) || '.data'}/) before starting
+  --quiet         do not echo component logs after start-up (they are always in .local/logs/)
+  -h, --help      show this help
+
+Environment: NATS_URL, DATABASE_URL (use running services instead of starting them),
+BRIDGE_PORT (8340), FUNCTIONS_PORT (8350), NATS_SERVER_BIN, PG_BIN_DIR, STACK_DATA_DIR (.data),
+STACK_LOCAL_DIR (.local), FUNCTIONS_CRON_INTERVAL_MS, BRIDGE_LOG_LEVEL.`
+
+const { values: flags } = parseArgs({
+  options: {
+    'no-executor': { type: 'boolean', default: false },
+    reset: { type: 'boolean', default: false },
+    quiet: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+})
+if (flags.help) {
+  console.log(USAGE)
+  process.exit(0)
+}
+
+const portFromEnv = (name: string, fallback: number): number => {
+  const raw = process.env[name]?.trim()
+  if (!raw) return fallback
+  const port = Number(raw)
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    console.error(red(`${name} must be a TCP port (1-65535), got '${raw}'`))
+    process.exit(2)
+  }
+  return port
+}
+
+const BRIDGE_PORT = portFromEnv('BRIDGE_PORT', 8340)
+const FUNCTIONS_PORT = portFromEnv('FUNCTIONS_PORT', 8350)
+const DATA = dataDir()
+const LOCAL = localDir()
+const LOGS = join(LOCAL, 'logs')
+const STACK_FILE = stackFilePath()
+const rel = (path: string) => relative(process.cwd(), path) || '.'
+
+// ---- shutdown bookkeeping --------------------------------------------------------------------
+
+const cleanups: (() => Promise<void> | void)[] = []
+let stopping: Promise<void> | undefined
+let registry: PidRegistry | undefined
+setLaunchHook((proc) => registry?.add(proc.name, proc.pid))
+
+const shutdown = (code: number, why?: string): Promise<void> => {
+  if (stopping) return stopping
+  stopping = (async () => {
+    if (why) console.log(`\n${why}`)
+    removeStackFile(STACK_FILE)
+    for (const cleanup of cleanups.reverse()) await cleanup()
+    for (const proc of [...launchedProcesses()].reverse()) {
+      const started = performance.now()
+      await proc.stop()
+      registry?.remove(proc.pid)
+      console.log(
+        `  ${gray('■')} stopped ${proc.name.padEnd(15)} ${dim(`${Math.round(performance.now() - started)} ms`)}`,
+      )
+    }
+    registry?.clear()
+    process.exit(code)
+  })()
+  return stopping
+}
+
+let interrupts = 0
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    interrupts += 1
+    if (interrupts > 1 && sig === 'SIGINT') {
+      // a second Ctrl-C: do not wait for graceful shutdowns
+      for (const proc of launchedProcesses()) {
+        try {
+          process.kill(-proc.pid, 'SIGKILL')
+        } catch {}
+      }
+      process.exit(130)
+    }
+    void shutdown(0, `${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping the local stack…`)
+  })
+}
+
+const fail = async (err: unknown): Promise<never> => {
+  const message = err instanceof StepFailed ? err.cause : err
+  const text = message instanceof Error ? message.message : String(message)
+  console.error(`\n${red(bold('npm start failed:'))} ${text}`)
+  console.error(dim(`logs: ${rel(LOGS)}/`))
+  await shutdown(1)
+  return process.exit(1)
+}
+
+// ---- the stack --------------------------------------------------------------------------------
+
+const main = async () => {
+  heading('Library local stack')
+
+  if (flags.reset) {
+    await step('reset', async (ctx) => {
+      // whatever still runs from an earlier start must not hold files we are about to delete
+      const stopped = await new PidRegistry(join(LOCAL, 'pids.json')).stopLeftovers()
+      rmSync(DATA, { recursive: true, force: true })
+      ctx.detail(`wiped ${rel(DATA)}/${stopped.length ? `, stopped ${stopped.join(', ')}` : ''}`)
+    })
+  }
+  mkdirSync(DATA, { recursive: true })
+  // the postgres system user must be able to reach its cluster directory inside
+  chmodSync(DATA, 0o755)
+  mkdirSync(LOGS, { recursive: true })
+
+  registry = new PidRegistry(join(LOCAL, 'pids.json'))
+  const leftovers = await registry.stopLeftovers()
+  if (leftovers.length) info(`stopped leftovers of an earlier run: ${leftovers.join(', ')}`)
+
+  const hasBridge = bridgeExists(ROOT)
+  const hasFunctions = functionsExist(ROOT)
+  if (hasBridge) await requireFreePort(BRIDGE_PORT, 'bridge', 'BRIDGE_PORT')
+  if (hasFunctions) await requireFreePort(FUNCTIONS_PORT, 'functions', 'FUNCTIONS_PORT')
+
+  const secrets = loadDevSecrets(join(DATA, 'dev-secrets.json'))
+  const stack: StackFile = { tokens: {} }
+
+  // NATS
+  const natsUrl = await step('nats-server', async (ctx) => {
+    if (process.env.NATS_URL) {
+      ctx.detail(`${process.env.NATS_URL} ${dim('(NATS_URL, not started here)')}`)
+      return process.env.NATS_URL
+    }
+    const bin = ensureNatsServerBin((text) => console.log(`  ${yellow('!')} ${text}`))
+    const nats = await startEmbeddedNats({
+      bin,
+      storeDir: join(DATA, 'nats'),
+      logFile: join(LOGS, 'nats-server.log'),
+      cwd: ROOT,
+    })
+    stack.nats_monitor_url = nats.monitorUrl
+    ctx.detail(`${nats.url} ${dim(`JetStream in ${rel(join(DATA, 'nats'))}/`)}`)
+    return nats.url
+  })
+  stack.nats_url = natsUrl
+
+  // Postgres
+  const databaseUrl = await step('postgres', async (ctx) => {
+    if (process.env.DATABASE_URL) {
+      ctx.detail(`${redact(process.env.DATABASE_URL)} ${dim('(DATABASE_URL, not started here)')}`)
+      return process.env.DATABASE_URL
+    }
+    const pg = await startEmbeddedPostgres({
+      dataDir: join(DATA, 'postgres'),
+      logFile: join(LOGS, 'postgres.log'),
+      cwd: ROOT,
+    })
+    ctx.detail(
+      `${pg.url} ${dim(`${pg.initialised ? 'new cluster in' : 'data in'} ${rel(join(DATA, 'postgres'))}/`)}`,
+    )
+    return pg.url
+  })
+  stack.database_url = databaseUrl
+
+  await step('migrations', async (ctx) => {
+    const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: 10 })
+    try {
+      const applied = await applyMigrations(sql)
+      ctx.detail(applied.length ? `applied ${applied.join(', ')}` : 'up to date')
+    } finally {
+      await sql.end({ timeout: 2 })
+    }
+  })
+
+  // the Neon driver inside wrangler dev speaks Postgres over WebSocket; a local server needs the relay
+  const dbUrl = new URL(databaseUrl)
+  let pgWsProxy: string | undefined
+  if (isLoopbackHost(dbUrl.hostname)) {
+    pgWsProxy = await step('postgres ws relay', async (ctx) => {
+      const relay = await startPgWsRelay({ pgHost: dbUrl.hostname, pgPort: Number(dbUrl.port || 5432) })
+      cleanups.push(() => relay.close())
+      ctx.detail(relay.url)
+      return `127.0.0.1:${relay.port}`
+    })
+    stack.pg_ws_proxy = pgWsProxy
+  }
+
+  // bridge
+  const bridgeUrl = `http://127.0.0.1:${BRIDGE_PORT}`
+  const functionsUrl = `http://127.0.0.1:${FUNCTIONS_PORT}`
+  if (hasBridge) {
+    await step('bridge', async (ctx) => {
+      const bridge = await startBridge({
+        root: ROOT,
+        port: BRIDGE_PORT,
+        natsUrl,
+        tokens: {
+          admin: { token: secrets.admin, publish: ['>'], request: ['>'], subscribe: ['>'] },
+          functions: {
+            token: secrets.functions,
+            publish: ['library.>'],
+            request: ['library.>'],
+            subscribe: [],
+          },
+        },
+        logFile: join(LOGS, 'bridge.log'),
+      })
+      ctx.detail(bridge.url)
+    })
+    stack.bridge_url = bridgeUrl
+    stack.tokens = { ...stack.tokens, admin: secrets.admin, functions: secrets.functions }
+  } else {
+    skipped('bridge', 'bridge/main.ts does not exist yet: not started')
+  }
+
+  // functions
+  if (hasFunctions) {
+    await step('functions', async (ctx) => {
+      const vars: Record<string, string> = {
+        DATABASE_URL: databaseUrl,
+        BRIDGE_URL: bridgeUrl,
+        BRIDGE_TOKEN: secrets.functions,
+        API_KEYS: JSON.stringify([
+          { name: 'dev', sha256: sha256Hex(secrets.api), scopes: ['read', 'write'] },
+        ]),
+        WEBHOOK_SOURCES: JSON.stringify({ dev: { secrets: [secrets.webhook_dev], allow: ['*'] } }),
+      }
+      if (pgWsProxy) vars.PG_WS_PROXY = pgWsProxy
+      const cronMs = Number(process.env.FUNCTIONS_CRON_INTERVAL_MS) || undefined
+      const functions = await startFunctions({
+        root: ROOT,
+        port: FUNCTIONS_PORT,
+        vars,
+        envFile: join(LOCAL, 'functions.env'),
+        persistDir: join(DATA, 'wrangler'),
+        logFile: join(LOGS, 'functions.log'),
+        cronIntervalMs: cronMs,
+        onCronError: (message) => console.log(`${yellow('[cron]')} ${message}`),
+      })
+      cleanups.push(() => functions.stopCron())
+      ctx.detail(`${functions.url} ${dim('(wrangler dev)')}`)
+    })
+    stack.functions_url = functionsUrl
+    stack.tokens = { ...stack.tokens, api: secrets.api }
+    stack.webhook_secrets = { dev: secrets.webhook_dev }
+  } else {
+    skipped('functions', 'functions/index.ts does not exist yet: not started')
+  }
+
+  // reference swap executor
+  if (flags['no-executor']) {
+    skipped('swap executor', '--no-executor')
+  } else if (!executorExists(ROOT)) {
+    skipped('swap executor', 'examples/swap-executor.ts does not exist yet: not started')
+  } else {
+    await step('swap executor', async (ctx) => {
+      await startExecutor({ root: ROOT, natsUrl, logFile: join(LOGS, 'swap-executor.log') })
+      ctx.detail('answering library.swap.command')
+    })
+  }
+
+  stack.pid = process.pid
+  stack.started_at = new Date().toISOString()
+  writeStackFile(STACK_FILE, stack)
+
+  console.log(`\n${summaryBox('Local stack ready', summaryRows(stack))}\n`)
+  console.log(bold('ready'))
+
+  if (!flags.quiet) {
+    const colours = [yellow, link, gray, dim]
+    launchedProcesses().forEach((proc, i) => {
+      proc.echo((colours[i % colours.length] ?? dim)(`[${proc.name}]`))
+    })
+  }
+  // a component that dies takes the stack down: a half-running stack is more confusing than none
+  const watchdog = setInterval(() => {
+    const dead = launchedProcesses().find((p) => !p.running())
+    if (dead && !stopping) {
+      console.error(red(`\n${dead.name} ${dead.exitDescription()}:\n${dead.tail(20)}`))
+      void shutdown(1)
+    }
+  }, 500)
+  cleanups.push(() => clearInterval(watchdog))
+}
+
+const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@')
+
+const summaryRows = (stack: StackFile): SummaryRow[] => {
+  const rows: SummaryRow[] = []
+  if (stack.functions_url) {
+    rows.push(['API', link(`${stack.functions_url}/api/v1`)])
+    rows.push(['Docs', link(`${stack.functions_url}/docs`)])
+  }
+  if (stack.bridge_url) {
+    rows.push(['Console', link(`${stack.bridge_url}/console`)])
+    rows.push(['Bridge', link(stack.bridge_url)])
+  }
+  rows.push([
+    'NATS',
+    `${link(stack.nats_url ?? '')}${stack.nats_monitor_url ? dim(`  monitor ${stack.nats_monitor_url}`) : ''}`,
+  ])
+  rows.push(['Postgres', redact(stack.database_url ?? '')])
+  const tokens = Object.entries(stack.tokens ?? {})
+  if (tokens.length) {
+    rows.push('gap')
+    const width = Math.max(...tokens.map(([name]) => name.length))
+    rows.push(['Tokens', tokens.map(([name, value]) => `${name.padEnd(width)}  ${value}`).join('\n')])
+  }
+  rows.push('gap')
+  rows.push(['Stack file', rel(STACK_FILE)])
+  rows.push(['Logs', `${rel(LOGS)}/`])
+  rows.push(['Stop', `Ctrl-C  ${dim(`(or kill -TERM ${process.pid})`)}`])
+  return rows
+}
+
+main().catch(fail)
