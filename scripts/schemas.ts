@@ -22,7 +22,8 @@ Python: \`jsonschema.validate(event, json.load(open("schemas/events/entity.regis
 
 const convert = (title: string, schema: v.GenericSchema): string => {
   // Checks JSON Schema cannot express (e.g. that a date-time is a real date) are left out, not fatal.
-  const json = toJsonSchema(schema, { target: 'draft-2020-12', typeMode: 'input', errorMode: 'ignore' })
+  // typeMode 'input' would stop at the array guard in front of each object schema and emit `{}`.
+  const json = toJsonSchema(schema, { target: 'draft-2020-12', typeMode: 'ignore', errorMode: 'ignore' })
   const { $schema, ...rest } = json
   return `${JSON.stringify({ $schema, title, ...rest }, null, 2)}\n`
 }

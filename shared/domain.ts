@@ -34,4 +34,11 @@ export const IsoTimestamp = v.pipe(
 )
 
 export const Name = v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(200))
-export const JsonObject = v.record(v.string(), v.unknown())
+const isPlainObject = (input: unknown): boolean =>
+  typeof input === 'object' && input !== null && !Array.isArray(input)
+
+/** valibot's object and record schemas accept arrays (turning `[x]` into `{"0": x}`); JSON objects only. */
+export const plainObject = <S extends v.GenericSchema>(schema: S) =>
+  v.pipe(v.custom<v.InferInput<S>>(isPlainObject, 'must be an object'), schema)
+
+export const JsonObject = plainObject(v.record(v.string(), v.unknown()))

@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { EntityType, Environment, IsoTimestamp, JsonObject, Name, SemVer, Uuid } from './domain'
+import { EntityType, Environment, IsoTimestamp, JsonObject, Name, plainObject, SemVer, Uuid } from './domain'
 import { EVENT_SOURCE, type EventType } from './event-types'
 
 const NullableUuid = v.optional(v.nullable(Uuid), null)
@@ -23,7 +23,10 @@ const event = <T extends EventType, E extends v.ObjectEntries, D extends v.Objec
     ...envelope,
     event_type: v.literal(type),
     ...extra,
-    data: v.optional(v.looseObject(data), () => ({}) as v.InferInput<v.LooseObjectSchema<D, undefined>>),
+    data: v.optional(
+      plainObject(v.looseObject(data)),
+      () => ({}) as v.InferInput<v.LooseObjectSchema<D, undefined>>,
+    ),
   })
 
 const RuleResult = v.object({ rule: v.string(), passed: v.boolean(), message: v.string() })

@@ -32,6 +32,8 @@ describe('committed JSON Schema', () => {
     const schema = JSON.parse(generated.get('events/entity.registered.json')!)
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema')
     expect(schema.additionalProperties).toBe(false)
+    expect(schema.properties.data.type).toBe('object')
+    expect(schema.properties.metadata.type).toBe('object')
     expect(schema.required).toEqual(
       expect.arrayContaining([
         'event_id',
