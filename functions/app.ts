@@ -9,6 +9,8 @@ import { database } from './middleware/database'
 import { deploymentRoutes } from './routes/deployments'
 import { entityRoutes } from './routes/entities'
 import { healthRoutes } from './routes/health'
+import { internalSwapRoutes } from './routes/internal-swap'
+import { swapRoutes } from './routes/swaps'
 import { webhookRoutes } from './routes/webhooks'
 
 export type { Bindings, HonoEnv, Variables } from './env'
@@ -32,8 +34,10 @@ export const createApp = () => {
   api.use(requireConfig(), requireApiKey(), database())
   api.route('/entities', entityRoutes)
   api.route('/deployments', deploymentRoutes)
+  api.route('/swaps', swapRoutes)
   app.route('/api/v1', api)
   app.route('/webhooks', webhookRoutes)
+  app.route('/internal', internalSwapRoutes)
 
   app.notFound((c) => c.json(errorBody('not_found', 'No such route', c.get('requestId')), 404))
 

@@ -50,6 +50,9 @@ const BINDINGS = {
   OUTBOX_BATCH_SIZE: intText(50, 1, 500),
   BRIDGE_TIMEOUT_MS: intText(5_000, 100, 60_000),
   WEBHOOK_SOURCES: WebhookSourcesBinding,
+  SWAP_TIMEOUT_MS: intText(10_000, 100, 120_000),
+  /** The bridge's forward-route token: the only credential the /internal endpoints accept. */
+  FORWARD_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, 'must be at least 16 characters'))),
 } as const
 
 type BindingName = keyof typeof BINDINGS

@@ -1,0 +1,66 @@
+import { Hono } from 'hono'
+import * as v from 'valibot'
+import { Uuid } from '../../shared/domain'
+import { LibraryEvent } from '../../shared/events'
+import { HttpError, invalidInput, issuesToDetails } from '../../shared/http-error'
+import type { SwapValidationReply } from '../../shared/swap'
+import type { HonoEnv } from '../env'
+import { parseJsonBody } from '../lib/json-body'
+import { requireConfig } from '../middleware/config'
+import { database, dispatchEvents } from '../middleware/database'
+import { requireForwardToken } from '../middleware/forward-token'
+import { reconcileSwapEvent } from '../services/swaps'
+import { evaluateSwap, validationResults } from '../swaps/checks'
+
+/** Executors may send the whole command (swap_id, action, …): only the two ids matter here. */
+const ValidateBody = v.looseObject({ from_entity_id: Uuid, to_entity_id: Uuid })
+
+const MAX_VALIDATE_BYTES = 65_536
+
+/**
+ * What the bridge's forward routes reach: `library.swap.validate` requests, and the swap outcome
+ * events executors publish when they finish late.
+ */
+export const internalSwapRoutes = new Hono<HonoEnv>()
+  .use(requireConfig(), requireForwardToken(), database())
+  .post('/swap/validate', async (c) => {
+    const text = await c.req.text()
+    if (text.length > MAX_VALIDATE_BYTES)
+      throw new HttpError(
+        413,
+        'payload_too_large',
+        `The request body may be at most ${MAX_VALIDATE_BYTES} bytes`,
+      )
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      return c.json<SwapValidationReply>({
+        valid: false,
+        message: 'The swap request is not valid JSON',
+        validation_results: { issues: [{ path: '(root)', message: 'not valid JSON' }] },
+      })
+    }
+    const parsed = v.safeParse(ValidateBody, json)
+    if (!parsed.success)
+      return c.json<SwapValidationReply>({
+        valid: false,
+        message: 'The swap request is not valid',
+        validation_results: { issues: issuesToDetails(parsed.issues) },
+      })
+    const evaluation = await evaluateSwap(c.var.db, parsed.output)
+    return c.json<SwapValidationReply>({
+      valid: evaluation.valid,
+      message: evaluation.failure?.message ?? 'Swap validation passed',
+      validation_results: validationResults(evaluation),
+    })
+  })
+  .post('/swap/events', async (c) => {
+    const event = await parseJsonBody(c, v.unknown())
+    const parsed = v.safeParse(LibraryEvent, event)
+    if (!parsed.success) throw invalidInput(parsed.issues)
+    const result = await reconcileSwapEvent(c.var.db, parsed.output)
+    if (!result) return c.json({ ignored: true, event_type: parsed.output.event_type }, 202)
+    if (result.settled) dispatchEvents(c, [parsed.output])
+    return c.json(result)
+  })

@@ -1,0 +1,105 @@
+import { HttpError } from '../../shared/http-error'
+import type { SwapRequest } from '../../shared/swap'
+import { type EntityRow, getEntity } from '../db/entities'
+import type { Db } from '../db/pool'
+
+export interface SwapCheck {
+  rule: string
+  passed: boolean
+  message: string
+}
+
+export interface SwapEvaluation {
+  valid: boolean
+  checks: SwapCheck[]
+  /** The first failed check as the HTTP error `POST /swaps` answers with. */
+  failure?: HttpError
+}
+
+const check = (rule: string, passed: boolean, message: string): SwapCheck => ({ rule, passed, message })
+
+const presence = (role: 'from' | 'to', id: string, entity: EntityRow | null): SwapCheck[] => [
+  check(`${role}_exists`, entity !== null, entity ? `${role} entity exists` : `no entity with id ${id}`),
+  check(
+    `${role}_not_deleted`,
+    entity !== null && entity.status !== 'deleted',
+    entity?.status === 'deleted' ? `${role} entity ${id} is deleted` : `${role} entity is not deleted`,
+  ),
+]
+
+/**
+ * Every rule a swap must pass, without side effects: both entities exist and are not deleted,
+ * they differ, share a type, and the target passed validation. Shared by `POST /swaps` and the
+ * `library.swap.validate` endpoint.
+ */
+export const evaluateSwap = async (
+  db: Db,
+  request: Pick<SwapRequest, 'from_entity_id' | 'to_entity_id'>,
+): Promise<SwapEvaluation> => {
+  const fromId = request.from_entity_id.toLowerCase()
+  const toId = request.to_entity_id.toLowerCase()
+  const distinct = fromId !== toId
+  const [from, to] = await Promise.all([getEntity(db, fromId), distinct ? getEntity(db, toId) : null])
+  const target = distinct ? to : from
+  const checks: SwapCheck[] = [
+    check('distinct', distinct, distinct ? 'the entities differ' : 'an entity cannot be swapped for itself'),
+    ...presence('from', fromId, from),
+    ...presence('to', toId, target),
+  ]
+  const failure = (error: HttpError): SwapEvaluation => ({ valid: false, checks, failure: error })
+  if (!distinct)
+    return failure(
+      new HttpError(422, 'same_entity', 'An entity cannot be swapped for itself', { entity_id: fromId }),
+    )
+  if (!from)
+    return failure(
+      new HttpError(404, 'entity_not_found', `No entity with id ${fromId}`, { entity_id: fromId }),
+    )
+  if (!target)
+    return failure(new HttpError(404, 'entity_not_found', `No entity with id ${toId}`, { entity_id: toId }))
+  for (const entity of [from, target]) {
+    if (entity.status === 'deleted')
+      return failure(
+        new HttpError(409, 'entity_deleted', `Entity ${entity.id} is deleted`, {
+          entity_id: entity.id,
+          status: 'deleted',
+        }),
+      )
+  }
+  const sameType = from.type === target.type
+  checks.push(
+    check(
+      'same_type',
+      sameType,
+      sameType ? `both are ${from.type}` : `cannot swap a ${from.type} for a ${target.type}`,
+    ),
+  )
+  if (!sameType)
+    return failure(
+      new HttpError(422, 'type_mismatch', `Cannot swap a ${from.type} for a ${target.type}`, {
+        from_type: from.type,
+        to_type: target.type,
+      }),
+    )
+  const validated = target.validation_status === 'passed'
+  checks.push(
+    check(
+      'target_validated',
+      validated,
+      validated ? 'the target passed validation' : `the target's validation is ${target.validation_status}`,
+    ),
+  )
+  if (!validated)
+    return failure(
+      new HttpError(409, 'target_not_validated', `Entity ${target.id} has not passed validation`, {
+        entity_id: target.id,
+        validation_status: target.validation_status,
+      }),
+    )
+  return { valid: true, checks }
+}
+
+export const validationResults = (evaluation: SwapEvaluation) => ({
+  checks: evaluation.checks,
+  ...(evaluation.failure ? { error_code: evaluation.failure.code } : {}),
+})

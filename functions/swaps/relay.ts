@@ -1,0 +1,76 @@
+import * as v from 'valibot'
+import { SWAP_COMMAND_SUBJECT } from '../../shared/subjects'
+import { SwapResponse } from '../../shared/swap'
+import type { LibrarySwapCommand } from '../../shared/swap-execution'
+import type { Config } from '../env'
+
+export type RelayOutcome =
+  | { kind: 'reply'; response: SwapResponse }
+  | { kind: 'no_responders' }
+  | { kind: 'timeout' }
+  /** The executor answered, but not with a SwapResponse for this swap. */
+  | { kind: 'invalid_reply'; message: string }
+  /** The command never reached NATS (bridge unreachable, NATS down, refused). */
+  | { kind: 'unavailable'; message: string }
+
+export type RelayConfig = Pick<Config, 'BRIDGE_URL' | 'BRIDGE_TOKEN'>
+
+const BridgeError = v.object({ error: v.object({ code: v.string(), message: v.string() }) })
+
+/** Extra time for the HTTP hop on top of the NATS request timeout the bridge enforces. */
+const HTTP_MARGIN_MS = 5_000
+
+/** Sends the command through the bridge's request/reply relay and classifies whatever comes back. */
+export const relaySwapCommand = async (
+  config: RelayConfig,
+  command: LibrarySwapCommand,
+  timeoutMs: number,
+  requestId: string,
+): Promise<RelayOutcome> => {
+  const url = `${config.BRIDGE_URL.replace(/\/+$/, '')}/v1/request/${SWAP_COMMAND_SUBJECT}`
+  let res: Response
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${config.BRIDGE_TOKEN}`,
+        'content-type': 'application/json',
+        'x-timeout-ms': String(timeoutMs),
+        'x-request-id': requestId,
+      },
+      body: JSON.stringify(command),
+      signal: AbortSignal.timeout(timeoutMs + HTTP_MARGIN_MS),
+    })
+  } catch (err) {
+    // the bridge may have relayed the command before the HTTP hop gave up
+    if (err instanceof Error && err.name === 'TimeoutError') return { kind: 'timeout' }
+    return {
+      kind: 'unavailable',
+      message: `bridge unreachable: ${err instanceof Error ? err.message : String(err)}`,
+    }
+  }
+  const text = await res.text().catch(() => '')
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    body = undefined
+  }
+  if (res.status !== 200) {
+    const error = v.safeParse(BridgeError, body)
+    const code = error.success ? error.output.error.code : `http_${res.status}`
+    if (res.status === 503 && code === 'no_responders') return { kind: 'no_responders' }
+    if (res.status === 504) return { kind: 'timeout' }
+    return { kind: 'unavailable', message: `bridge answered ${res.status} ${code}` }
+  }
+  const serviceError = res.headers.get('nats-service-error')
+  if (serviceError !== null) {
+    const code = res.headers.get('nats-service-error-code') ?? '?'
+    return { kind: 'invalid_reply', message: `executor error ${code}: ${serviceError}` }
+  }
+  const parsed = v.safeParse(SwapResponse, body)
+  if (!parsed.success) return { kind: 'invalid_reply', message: 'the executor reply is not a SwapResponse' }
+  if (parsed.output.swap_id.toLowerCase() !== command.swap_id)
+    return { kind: 'invalid_reply', message: 'the executor reply is about another swap' }
+  return { kind: 'reply', response: parsed.output }
+}
