@@ -18,6 +18,7 @@ export const observe = ({
     const started = performance.now()
     const log = logger.child({ request_id: c.get('requestId') })
     c.set('logger', log)
+    log.debug({ method: c.req.method, path: c.req.path.slice(0, 300) }, 'request start')
     await next()
     const seconds = (performance.now() - started) / 1000
     const status = c.res.status
