@@ -1,0 +1,121 @@
+import type { HttpBindings } from '@hono/node-server'
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
+import { Hono } from 'hono'
+import * as v from 'valibot'
+import { HttpError, invalidInput } from '../../shared/http-error'
+import { patternCovers, validateSubject } from '../../shared/subject-validation'
+import { type BridgeDeps, retryAfterSeconds } from '../deps'
+import {
+  type EventSource,
+  isStreamPattern,
+  openCoreSource,
+  openStreamSource,
+  type StartPosition,
+} from '../sse/event-source'
+import { createSseMetrics } from '../sse/metrics'
+import { SseHub } from '../sse/sse-hub'
+import type { BridgeEnv } from '../types'
+
+type SubscribeEnv = BridgeEnv & { Bindings: HttpBindings }
+
+const Query = v.object({
+  subject: v.pipe(
+    v.string('subject is required'),
+    v.check((s) => validateSubject(s, { wildcards: true }).ok, 'is not a valid subject pattern'),
+  ),
+  from: v.optional(v.pipe(v.string(), v.maxLength(64))),
+  queue: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'is not a valid queue group name'))),
+})
+
+const SEQUENCE = /^\d{1,15}$/
+
+/** `Last-Event-ID` wins over `?from=` so an EventSource reconnecting to its original URL resumes. */
+export const startPosition = (lastEventId: string | undefined, from: string | undefined): StartPosition => {
+  if (lastEventId !== undefined && lastEventId !== '') {
+    if (!SEQUENCE.test(lastEventId))
+      throw new HttpError(400, 'invalid_last_event_id', 'Last-Event-ID must be a stream sequence number')
+    return { kind: 'after', seq: Number(lastEventId) }
+  }
+  if (from === undefined || from === '' || from === 'new') return { kind: 'new' }
+  if (from === 'start') return { kind: 'all' }
+  if (SEQUENCE.test(from)) return { kind: 'after', seq: Number(from) }
+  const time = Date.parse(from)
+  if (/^\d{4}-\d{2}-\d{2}/.test(from) && !Number.isNaN(time)) return { kind: 'time', time: new Date(time) }
+  throw new HttpError(
+    400,
+    'invalid_from',
+    "from must be 'start', 'new', a sequence number or an ISO-8601 time",
+    {
+      from,
+    },
+  )
+}
+
+export interface SubscribeOptions {
+  hub?: SseHub
+}
+
+export const subscribeRoutes = (deps: BridgeDeps, options: SubscribeOptions = {}) => {
+  const hub = options.hub ?? new SseHub(deps.config.sse, createSseMetrics(deps.metrics.registry), deps.logger)
+  const { isShuttingDown } = deps
+  if (isShuttingDown) {
+    const watch = setInterval(() => {
+      if (!isShuttingDown()) return
+      clearInterval(watch)
+      hub.closeAll()
+    }, 200)
+    watch.unref()
+  }
+  const unavailable = (message: string) =>
+    new HttpError(503, 'nats_unavailable', message, undefined, { 'Retry-After': retryAfterSeconds(deps) })
+
+  return new Hono<SubscribeEnv>().get('/', async (c) => {
+    const parsed = v.safeParse(Query, c.req.query())
+    if (!parsed.success) throw invalidInput(parsed.issues, 'query')
+    const { subject: pattern, from, queue } = parsed.output
+    const principal = c.get('principal')
+    if (!principal.scopes.subscribe.some((scope) => patternCovers(scope, pattern))) {
+      throw new HttpError(403, 'forbidden', `The token may not subscribe to ${pattern}`, {
+        action: 'subscribe',
+        subjects: [pattern],
+      })
+    }
+    const fromStream = isStreamPattern(pattern)
+    if (fromStream && queue !== undefined)
+      throw new HttpError(400, 'invalid_input', 'queue applies only to subjects outside the event stream', {
+        queue,
+      })
+    const start = fromStream ? startPosition(c.req.header('last-event-id'), from) : undefined
+
+    const res = c.env?.outgoing
+    if (!res) throw new Error('SSE needs the Node HTTP server bindings')
+    const handles = deps.nats.handles
+    if (!handles || !deps.nats.isConnected()) throw unavailable(`NATS is not connected (${deps.nats.state})`)
+    if (fromStream && !deps.stream.ready) throw unavailable('The event stream is not ready')
+
+    const release = hub.reserve()
+    if (!release)
+      throw new HttpError(503, 'too_many_streams', 'The bridge serves as many streams as it may', undefined, {
+        'Retry-After': '5',
+      })
+    const log = c.get('logger')
+    let source: EventSource
+    try {
+      source = start
+        ? await openStreamSource(handles.js, pattern, start)
+        : await openCoreSource(handles.nc, pattern, queue)
+    } catch (err) {
+      release()
+      log.warn({ err: err instanceof Error ? err.message : String(err), pattern }, 'cannot open subscription')
+      throw unavailable('The subscription could not be opened')
+    }
+    if (res.destroyed) {
+      release()
+      await source.close()
+      return RESPONSE_ALREADY_SENT
+    }
+    hub.serve(res, source, release, { log, headers: { 'x-request-id': c.get('requestId') } })
+    log.info({ pattern, source: source.kind, start: start?.kind }, 'SSE stream opened')
+    return RESPONSE_ALREADY_SENT
+  })
+}
