@@ -53,7 +53,7 @@ const expectError = async (res: Response, status: number, code: string): Promise
 }
 
 const events = (
-  body: BodyInit | null,
+  body: string | Uint8Array<ArrayBuffer> | null,
   headers: Record<string, string> = {},
   token: string | null = ADMIN_TOKEN,
 ) =>
