@@ -15,7 +15,7 @@ export const backoffDelay = (
   random: () => number = Math.random,
 ): number => {
   const { initialMs, maxMs, factor, jitter } = { ...DEFAULT_BACKOFF, ...options }
-  const exponent = Math.max(0, Math.floor(attempt))
+  const exponent = Number.isNaN(attempt) ? 0 : Math.max(0, Math.floor(attempt))
   const ceiling = Math.min(maxMs, initialMs * factor ** Math.min(exponent, 64))
   const spread = Math.min(1, Math.max(0, jitter))
   return Math.round(ceiling * (1 - spread * random()))
