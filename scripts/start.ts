@@ -223,10 +223,11 @@ const main = async () => {
           functions: {
             token: secrets.functions,
             publish: ['library.>'],
-            request: ['library.>'],
+            request: ['library.swap.command'],
             subscribe: [],
           },
         },
+        forward: hasFunctions ? { token: secrets.forward, routes: forwardRoutes(functionsUrl) } : undefined,
         logFile: join(LOGS, 'bridge.log'),
       })
       ctx.detail(bridge.url)
@@ -248,6 +249,7 @@ const main = async () => {
           { name: 'dev', sha256: sha256Hex(secrets.api), scopes: ['read', 'write'] },
         ]),
         WEBHOOK_SOURCES: JSON.stringify({ dev: { secrets: [secrets.webhook_dev], allow: ['*'] } }),
+        FORWARD_TOKEN: secrets.forward,
       }
       if (pgWsProxy) vars.PG_WS_PROXY = pgWsProxy
       const cronMs = Number(process.env.FUNCTIONS_CRON_INTERVAL_MS) || undefined
@@ -287,8 +289,19 @@ const main = async () => {
   stack.started_at = new Date().toISOString()
   writeStackFile(STACK_FILE, stack)
 
-  console.log(`\n${summaryBox('Local stack ready', summaryRows(stack))}\n`)
-  console.log(bold('ready'))
+  console.log(`\n${summaryBox('Local stack ready', summaryRows(stack))}`)
+  if (stack.functions_url && stack.tokens?.api) {
+    const body = `'{"name": "my-strategy", "type": "strategy", "version": "1.0.0"}'`
+    console.log(`\n${bold('Try it')}`)
+    console.log(
+      dim(
+        `  curl -H 'authorization: Bearer ${stack.tokens.api}' -H 'content-type: application/json' \\\n` +
+          `       -d ${body} ${stack.functions_url}/api/v1/entities`,
+      ),
+    )
+    console.log(dim(`  npm run tail -- 'library.>'      npm run check:stack`))
+  }
+  console.log(`\n${bold('ready')}`)
 
   if (!flags.quiet) {
     const colours = [yellow, link, gray, dim]
@@ -306,6 +319,13 @@ const main = async () => {
   }, 500)
   cleanups.push(() => clearInterval(watchdog))
 }
+
+/** How NATS reaches the functions: swap validation requests and late swap outcomes from executors. */
+const forwardRoutes = (functionsUrl: string) => [
+  { subject: 'library.swap.validate', url: `${functionsUrl}/internal/swap/validate`, timeout_ms: 10_000 },
+  { subject: 'library.swap.completed', url: `${functionsUrl}/internal/swap/events`, reply: false },
+  { subject: 'library.swap.failed', url: `${functionsUrl}/internal/swap/events`, reply: false },
+]
 
 const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@')
 

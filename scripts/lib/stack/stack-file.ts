@@ -16,9 +16,25 @@ export interface StackFile {
   started_at?: string
 }
 
+const KEY_ORDER: (keyof StackFile)[] = [
+  'nats_url',
+  'database_url',
+  'bridge_url',
+  'functions_url',
+  'tokens',
+  'webhook_secrets',
+  'pg_ws_proxy',
+  'nats_monitor_url',
+  'pid',
+  'started_at',
+]
+
 export const writeStackFile = (path: string, stack: StackFile) => {
+  const ordered = Object.fromEntries(
+    KEY_ORDER.filter((k) => stack[k] !== undefined).map((k) => [k, stack[k]]),
+  )
   const tmp = `${path}.${process.pid}.tmp`
-  writeFileSync(tmp, `${JSON.stringify(stack, null, 2)}\n`, { mode: 0o600 })
+  writeFileSync(tmp, `${JSON.stringify(ordered, null, 2)}\n`, { mode: 0o600 })
   renameSync(tmp, path)
 }
 
