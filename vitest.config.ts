@@ -1,5 +1,15 @@
+import { createHash } from 'node:crypto'
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
+import { TEST_API_KEYS } from './test/functions/support/api-keys'
+
+const API_KEYS = JSON.stringify(
+  Object.values(TEST_API_KEYS).map(({ name, key, scopes }) => ({
+    name,
+    sha256: createHash('sha256').update(key).digest('hex'),
+    scopes,
+  })),
+)
 
 export default defineConfig({
   test: {
@@ -23,6 +33,9 @@ export default defineConfig({
               bindings: {
                 DATABASE_URL: inject('databaseUrl'),
                 PG_WS_PROXY: inject('pgWsProxy'),
+                BRIDGE_URL: inject('bridgeUrl'),
+                BRIDGE_TOKEN: inject('bridgeToken'),
+                API_KEYS,
               },
             },
           })),

@@ -17,7 +17,11 @@ const useLocalRelay = (proxy: string) => {
 /** A Pool lives for one request or one scheduled run only: Workers cannot share sockets across them. */
 export const createPool = (config: Pick<Config, 'DATABASE_URL' | 'PG_WS_PROXY'>): Pool => {
   if (config.PG_WS_PROXY) useLocalRelay(config.PG_WS_PROXY.replace(/^wss?:\/\//, ''))
-  return new Pool({ connectionString: config.DATABASE_URL, max: 2, connectionTimeoutMillis: 5_000 })
+  const pool = new Pool({ connectionString: config.DATABASE_URL, max: 2, connectionTimeoutMillis: 5_000 })
+  // An idle client whose socket drops (e.g. while the pool ends) is discarded by the pool; without a
+  // listener the error event would surface as an uncaught exception.
+  pool.on('error', () => {})
+  return pool
 }
 
 export type Db = Pool | PoolClient

@@ -51,7 +51,12 @@ export const parseJsonBody = async <T extends v.GenericSchema>(
 ): Promise<v.InferOutput<T>> => {
   const text = await readLimited(c, c.var.config.MAX_BODY_BYTES)
   let value: unknown
-  if (text.trim() === '' && options.allowEmpty) {
+  if (text.trim() === '') {
+    if (!options.allowEmpty) {
+      throw new HttpError(400, 'invalid_input', 'The request is not valid', [
+        { path: '(root)', message: 'a JSON body is required' },
+      ])
+    }
     value = {}
   } else {
     const type = c.req.header('content-type')
@@ -65,6 +70,11 @@ export const parseJsonBody = async <T extends v.GenericSchema>(
         reason: err instanceof Error ? err.message : 'unparseable',
       })
     }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new HttpError(400, 'invalid_input', 'The request is not valid', [
+      { path: '(root)', message: 'must be a JSON object' },
+    ])
   }
   const result = v.safeParse(schema, value)
   if (!result.success) throw invalidInput(result.issues)

@@ -8,5 +8,8 @@ export default async function setup(project: TestProject) {
   project.provide('databaseUrl', stack.databaseUrl)
   project.provide('relayUrl', stack.relayUrl)
   project.provide('pgWsProxy', stack.pgWsProxy)
+  project.provide('bridgeUrl', stack.bridgeUrl)
+  project.provide('bridgeToken', stack.bridgeTokens.functions.token)
+  project.provide('bridgeAdminToken', stack.bridgeTokens.admin.token)
   return () => stack.cleanup()
 }

@@ -5,6 +5,11 @@ declare module 'vitest' {
     databaseUrl: string
     relayUrl: string
     pgWsProxy: string
+    bridgeUrl: string
+    /** Bridge token the functions use (BRIDGE_TOKEN). */
+    bridgeToken: string
+    /** Bridge token allowed everything; tests read the stream with it. */
+    bridgeAdminToken: string
   }
 }
 

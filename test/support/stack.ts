@@ -1,4 +1,5 @@
 import { type PgWsRelay, startPgWsRelay } from '../../scripts/lib/pg-ws-relay'
+import { BRIDGE_TEST_TOKENS, type BridgeProcess, startBridgeProcess, type TokenSpec } from './bridge-process'
 import { type NatsServerHandle, startNatsServer } from './nats-server'
 import { createTestDatabase, startPostgres, type TestDatabase } from './postgres'
 
@@ -15,9 +16,19 @@ export interface TestStack {
   relayUrl: string
   /** host:port of the relay, the form `PG_WS_PROXY` takes. */
   pgWsProxy: string
+  /** A real bridge process on `natsUrl`, ready (NATS connected, stream ensured). */
+  bridge: BridgeProcess
+  bridgeUrl: string
+  bridgeTokens: typeof STACK_BRIDGE_TOKENS
   /** Stops everything started here, in reverse order. */
   cleanup(): Promise<void>
 }
+
+/** The bridge test tokens plus the one the functions use (publish and request on library subjects). */
+export const STACK_BRIDGE_TOKENS = {
+  ...BRIDGE_TEST_TOKENS,
+  functions: { token: 'functions-token-0123456789abcdef', publish: ['library.>'], request: ['library.>'] },
+} satisfies Record<string, TokenSpec>
 
 export interface StackOptions {
   /** Prefix of the test database's name. */
@@ -49,7 +60,14 @@ export const startStackForTests = async (options: StackOptions = {}): Promise<Te
     const relay = await startPgWsRelay({ pgHost: target.hostname, pgPort: Number(target.port || 5432) })
     stops.push(() => relay.close())
 
-    // The bridge joins here: start it against nats.url, push its stop, and add bridgeUrl + tokens.
+    const bridge = await startBridgeProcess({
+      natsUrl: nats.url,
+      tokens: STACK_BRIDGE_TOKENS,
+      waitFor: 'ready',
+    })
+    stops.push(async () => {
+      await bridge.stop()
+    })
 
     return {
       nats,
@@ -60,6 +78,9 @@ export const startStackForTests = async (options: StackOptions = {}): Promise<Te
       relay,
       relayUrl: relay.url,
       pgWsProxy: `127.0.0.1:${relay.port}`,
+      bridge,
+      bridgeUrl: bridge.url,
+      bridgeTokens: STACK_BRIDGE_TOKENS,
       cleanup,
     }
   } catch (err) {

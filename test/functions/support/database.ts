@@ -1,0 +1,44 @@
+import { env } from 'cloudflare:test'
+import { createPool } from '../../../functions/db/pool'
+import type { Config } from '../../../functions/env'
+
+export interface OutboxRecord {
+  id: string
+  event_id: string
+  event_type: string
+  subject: string
+  entity_key: string | null
+  payload: Record<string, unknown>
+  delivered_at: Date | null
+  stream_seq: string | null
+  attempts: number
+  next_attempt_at: Date
+  last_error: string | null
+}
+
+/** Runs `sql` on the test database through the same driver and relay the Worker uses. */
+export const query = async <T = Record<string, unknown>>(
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> => {
+  const pool = createPool(env as unknown as Pick<Config, 'DATABASE_URL' | 'PG_WS_PROXY'>)
+  try {
+    const { rows } = await pool.query(sql, params)
+    return rows as T[]
+  } finally {
+    await pool.end()
+  }
+}
+
+export const outboxFor = (entityId: string) =>
+  query<OutboxRecord>(
+    `select id::text as id, event_id, event_type, subject, entity_key, payload, delivered_at,
+            stream_seq::text as stream_seq, attempts, next_attempt_at, last_error
+       from outbox where entity_key = $1 order by id`,
+    [entityId],
+  )
+
+export const countRows = async (table: 'entities' | 'deployments' | 'outbox') => {
+  const [row] = await query<{ n: number }>(`select count(*)::int as n from ${table}`)
+  return row!.n
+}
