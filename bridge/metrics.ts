@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
-export const CONNECTION_STATES = ['connecting', 'connected', 'reconnecting', 'closed'] as const
+/** `disconnected` until the first connection, `reconnecting` after losing one. */
+export const CONNECTION_STATES = ['disconnected', 'connected', 'reconnecting', 'closed'] as const
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
@@ -14,6 +15,16 @@ export const createMetrics = ({ defaultMetrics = true }: { defaultMetrics?: bool
       name: 'bridge_nats_connection_state',
       help: 'NATS connection state: 1 for the current state, 0 for the others',
       labelNames: ['state'],
+      registers,
+    }),
+    natsStateSince: new Gauge({
+      name: 'bridge_nats_state_since_timestamp_seconds',
+      help: 'Unix time at which the NATS connection entered its current state',
+      registers,
+    }),
+    natsAttempts: new Gauge({
+      name: 'bridge_nats_connect_attempts',
+      help: 'Dial attempts since the NATS connection was last established (0 while connected)',
       registers,
     }),
     natsReconnects: new Counter({

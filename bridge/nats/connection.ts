@@ -55,7 +55,7 @@ const describe = (err: unknown): string => (err instanceof Error ? err.message :
  */
 export class NatsConnectionHolder {
   #handles: NatsHandles | undefined
-  #state: ConnectionState = 'connecting'
+  #state: ConnectionState = 'disconnected'
   #since = new Date()
   #connectedAt: Date | undefined
   #server: string | undefined
@@ -170,14 +170,13 @@ export class NatsConnectionHolder {
       maxPingOut: 3,
     }
     this.#log.info({ servers: config.servers.map(redactUrl) }, 'connecting to NATS')
-    return connect(options).then(
-      (nc) => this.#established(nc),
-      (err) => {
+    return connect(options)
+      .then((nc) => this.#established(nc))
+      .catch((err) => {
         this.#lastError = describe(err)
         this.#setState('closed')
         this.#log.error({ err: this.#lastError }, 'NATS connection failed for good')
-      },
-    )
+      })
   }
 
   /** Drains the connection (pending publishes and replies are flushed) and stops reconnecting. */
@@ -212,6 +211,7 @@ export class NatsConnectionHolder {
       })
       this.#delayIssuedAt = now
       this.#attempts++
+      this.#options.metrics?.natsAttempts.set(this.#attempts)
       if (this.#attempts === 2 || (this.#attempts > 2 && this.#attempts % 10 === 0))
         this.#log.info(
           { attempt: this.#attempts, delay_ms: this.#currentDelay },
@@ -302,8 +302,10 @@ export class NatsConnectionHolder {
   }
 
   #publishState(): void {
-    const gauge = this.#options.metrics?.natsState
-    if (!gauge) return
-    for (const s of CONNECTION_STATES) gauge.set({ state: s }, s === this.#state ? 1 : 0)
+    const metrics = this.#options.metrics
+    if (!metrics) return
+    for (const s of CONNECTION_STATES) metrics.natsState.set({ state: s }, s === this.#state ? 1 : 0)
+    metrics.natsStateSince.set(this.#since.getTime() / 1000)
+    metrics.natsAttempts.set(this.#attempts)
   }
 }

@@ -50,7 +50,16 @@ export const healthRoutes = (deps: BridgeDeps) => {
   const { nats, stream, metrics } = deps
   const startedAt = Date.now()
   return new Hono<BridgeEnv>()
-    .get('/health', (c) => c.json({ status: 'ok', uptime_s: Math.round((Date.now() - startedAt) / 1000) }))
+    .get('/health', (c) => {
+      // The client gave up for good (it never does on network trouble): only a restart helps.
+      if (nats.state === 'closed' && !deps.isShuttingDown?.()) {
+        return c.json(
+          errorBody('nats_closed', 'The NATS connection is closed for good', c.get('requestId')),
+          503,
+        )
+      }
+      return c.json({ status: 'ok', uptime_s: Math.round((Date.now() - startedAt) / 1000) })
+    })
     .get('/ready', (c) => {
       const reason = notReadyReason(deps)
       if (reason === undefined) return c.json({ status: 'ready' })

@@ -127,6 +127,9 @@ describe('health and metrics', () => {
     const text = await res.text()
     expect(text).toContain('bridge_nats_connection_state{state="connected"} 1')
     expect(text).toContain('bridge_nats_connection_state{state="reconnecting"} 0')
+    expect(text).toMatch(/bridge_nats_state_since_timestamp_seconds \d+/)
+    expect(text).toContain('bridge_nats_connect_attempts 0')
+    expect(text).toContain('bridge_stream_ready 1')
     expect(text).toMatch(
       /bridge_events_published_total\{outcome="acked",event_type="entity.registered"\} \d+/,
     )

@@ -128,7 +128,7 @@ describe('bridge started before NATS', () => {
     const ready = await fetch(`${bridge.url}/ready`)
     expect(ready.status).toBe(503)
     expect(((await ready.json()) as { error: { details: { reason: string } } }).error.details.reason).toBe(
-      'nats_connecting',
+      'nats_disconnected',
     )
     const refused = await postEvents(bridge.url, entityRegistered())
     expect(refused.status).toBe(503)
@@ -138,7 +138,7 @@ describe('bridge started before NATS', () => {
       const state = await detailed(bridge)
       return state.nats.attempts >= 3 ? state : undefined
     }, 'several connection attempts')
-    expect(retrying.nats.state).toBe('connecting')
+    expect(retrying.nats.state).toBe('disconnected')
 
     const nats = await startNats(port)
     await bridge.waitForReady()
