@@ -93,11 +93,13 @@ const shutdown = (code: number, why?: string): Promise<void> => {
   return stopping
 }
 
-let interrupts = 0
+let firstSignalAt: number | undefined
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(sig, () => {
-    interrupts += 1
-    if (interrupts > 1 && sig === 'SIGINT') {
+    // Ctrl-C reaches us twice at once (from the terminal and relayed by tsx/npm): only a later one counts
+    const repeated = firstSignalAt !== undefined && Date.now() - firstSignalAt > 1_000
+    firstSignalAt ??= Date.now()
+    if (repeated && sig === 'SIGINT') {
       // a second Ctrl-C: do not wait for graceful shutdowns
       for (const proc of launchedProcesses()) {
         try {
