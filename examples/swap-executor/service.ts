@@ -1,5 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { headers, type Msg, type NatsConnection, type Service, ServiceError, type ServiceMsg } from 'nats'
+import {
+  ErrorCode,
+  headers,
+  type Msg,
+  type NatsConnection,
+  NatsError,
+  type Service,
+  ServiceError,
+  type ServiceMsg,
+} from 'nats'
 import * as v from 'valibot'
 import { createEvent } from '../../shared/events'
 import { SWAP_COMMAND_SUBJECT, SWAP_VALIDATE_SUBJECT, subjectFor } from '../../shared/subjects'
@@ -57,7 +66,13 @@ const askLibrary = async (
   try {
     reply = await nc.request(SWAP_VALIDATE_SUBJECT, json(request), { timeout: timeoutMs })
   } catch (err) {
-    const message = `could not validate the swap with the Library: ${describe(err)}`
+    const why =
+      err instanceof NatsError && err.code === ErrorCode.NoResponders
+        ? `nothing answers ${SWAP_VALIDATE_SUBJECT} (is the bridge running with its forward routes?)`
+        : err instanceof NatsError && err.code === ErrorCode.Timeout
+          ? `no answer on ${SWAP_VALIDATE_SUBJECT} within ${timeoutMs} ms`
+          : describe(err)
+    const message = `could not validate the swap with the Library: ${why}`
     return { ok: false, response: { status: 'failed', success: false, message, validation_results: null } }
   }
   const serviceError = ServiceError.toServiceError(reply)
