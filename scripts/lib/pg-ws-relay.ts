@@ -105,13 +105,15 @@ export const startPgWsRelay = async (options: PgWsRelayOptions): Promise<PgWsRel
       }
       if (terminate) closeBoth()
     })
+    let unsent = 0
     tcp.on('data', (chunk) => {
       if (ws.readyState !== ws.OPEN) return
-      ws.send(chunk, { binary: true })
-      if (ws.bufferedAmount > HIGH_WATER_MARK) {
-        tcp.pause()
-        ws.send(Buffer.alloc(0), { binary: true }, () => tcp.resume())
-      }
+      unsent += chunk.length
+      ws.send(chunk, { binary: true }, () => {
+        unsent -= chunk.length
+        if (unsent <= HIGH_WATER_MARK && tcp.isPaused()) tcp.resume()
+      })
+      if (unsent > HIGH_WATER_MARK) tcp.pause()
     })
     ws.on('close', closeBoth)
     ws.on('error', closeBoth)

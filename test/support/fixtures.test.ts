@@ -247,6 +247,9 @@ describe('pg-ws-relay', () => {
     try {
       const { rows } = await client.query<{ n: number }>('select count(*)::int as n from outbox')
       expect(rows).toEqual([{ n: 0 }])
+      // larger than the relay's high-water mark, so the TCP side is paused and resumed on the way
+      const big = await client.query<{ s: string }>("select repeat('x', 3000000) as s")
+      expect(big.rows[0]?.s.length).toBe(3_000_000)
     } finally {
       await client.end()
     }
