@@ -8,8 +8,6 @@ type RelayBindings = { DATABASE_URL: string; PG_WS_PROXY: string }
 // A route of its own, so this test depends only on the pool factory the app uses, not on its routes.
 const probe = new Hono<{ Bindings: RelayBindings }>().get('/db', async (c) => {
   const pool = createPool(c.env)
-  // workerd reports the relay closing the socket after Terminate as an error event on the idle client
-  pool.on('error', () => {})
   try {
     const { rows } = await pool.query<{ db: string; one: number }>(
       'select current_database() as db, 1 as one',
