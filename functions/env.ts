@@ -53,6 +53,10 @@ const BINDINGS = {
   SWAP_TIMEOUT_MS: intText(10_000, 100, 120_000),
   /** The bridge's forward-route token: the only credential the /internal endpoints accept. */
   FORWARD_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, 'must be at least 16 characters'))),
+  /** Alternatively, Standard Webhooks signatures with this secret (signed forward routes, webhook subscriptions). */
+  FORWARD_SIGNING_SECRET: v.optional(
+    v.pipe(v.string(), v.regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, "must be 'whsec_' + base64")),
+  ),
 } as const
 
 type BindingName = keyof typeof BINDINGS

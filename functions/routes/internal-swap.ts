@@ -5,7 +5,6 @@ import { LibraryEvent } from '../../shared/events'
 import { HttpError, invalidInput, issuesToDetails } from '../../shared/http-error'
 import type { SwapValidationReply } from '../../shared/swap'
 import type { HonoEnv } from '../env'
-import { parseJsonBody } from '../lib/json-body'
 import { requireConfig } from '../middleware/config'
 import { database, dispatchEvents } from '../middleware/database'
 import { requireForwardToken } from '../middleware/forward-token'
@@ -56,7 +55,12 @@ export const internalSwapRoutes = new Hono<HonoEnv>()
     })
   })
   .post('/swap/events', async (c) => {
-    const event = await parseJsonBody(c, v.unknown())
+    let event: unknown
+    try {
+      event = JSON.parse(await c.req.text())
+    } catch {
+      throw new HttpError(400, 'malformed_json', 'The request body is not valid JSON')
+    }
     const parsed = v.safeParse(LibraryEvent, event)
     if (!parsed.success) throw invalidInput(parsed.issues)
     const result = await reconcileSwapEvent(c.var.db, parsed.output)

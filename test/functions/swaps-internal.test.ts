@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { swapOutcomeEventId } from '../../shared/swap-execution'
+import { generateWebhookSecret, webhookHeaders } from '../../shared/webhook-signing'
 import { call, uniqueName } from './support/call'
 import { query } from './support/database'
 
@@ -90,6 +91,35 @@ describe('/internal/swap/validate', () => {
       ).status,
     ).toBe(401)
     expect((await call('/internal/swap/validate', { json: body, key: FORWARD_TOKEN })).status).toBe(503)
+  })
+})
+
+describe('signed forwards', () => {
+  it('accepts a Standard Webhooks signature made with FORWARD_SIGNING_SECRET, and nothing else', async () => {
+    const secret = generateWebhookSecret()
+    const body = JSON.stringify({ from_entity_id: crypto.randomUUID(), to_entity_id: crypto.randomUUID() })
+    const env = { FORWARD_SIGNING_SECRET: secret }
+    const headers = await webhookHeaders({ secret, id: `msg_${crypto.randomUUID()}`, body })
+    const signed = await call('/internal/swap/validate', {
+      key: null,
+      env,
+      body,
+      headers: { ...headers, 'content-type': 'application/json' },
+    })
+    expect(signed.status).toBe(200)
+    expect(signed.body).toMatchObject({
+      valid: false,
+      validation_results: { error_code: 'entity_not_found' },
+    })
+    const tampered = await call('/internal/swap/validate', {
+      key: null,
+      env,
+      body: body.replace('"from', '"xfrom'),
+      headers: { ...headers, 'content-type': 'application/json' },
+    })
+    expect(tampered.status).toBe(401)
+    const other = await webhookHeaders({ secret: generateWebhookSecret(), id: 'msg_other', body })
+    expect((await call('/internal/swap/validate', { key: null, env, body, headers: other })).status).toBe(401)
   })
 })
 
