@@ -51,7 +51,7 @@ const BINDINGS = {
   BRIDGE_TIMEOUT_MS: intText(5_000, 100, 60_000),
   WEBHOOK_SOURCES: WebhookSourcesBinding,
   SWAP_TIMEOUT_MS: intText(10_000, 100, 120_000),
-  /** The bridge's forward-route token: the only credential the /internal endpoints accept. */
+  /** Bearer token the bridge's forward routes send to /internal. */
   FORWARD_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, 'must be at least 16 characters'))),
   /** Alternatively, Standard Webhooks signatures with this secret (signed forward routes, webhook subscriptions). */
   FORWARD_SIGNING_SECRET: v.optional(
