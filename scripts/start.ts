@@ -71,7 +71,9 @@ const rel = (path: string) => relative(process.cwd(), path) || '.'
 const cleanups: (() => Promise<void> | void)[] = []
 let stopping: Promise<void> | undefined
 let registry: PidRegistry | undefined
-setLaunchHook((proc) => registry?.add(proc.name, proc.pid))
+setLaunchHook((proc) =>
+  registry?.add(proc.name, proc.pid, { signal: proc.stopSignal, target: proc.stopTarget }),
+)
 
 const shutdown = (code: number, why?: string): Promise<void> => {
   if (stopping) return stopping
@@ -116,7 +118,7 @@ const fail = async (err: unknown): Promise<never> => {
   const message = err instanceof StepFailed ? err.cause : err
   const text = message instanceof Error ? message.message : String(message)
   console.error(`\n${red(bold('npm start failed:'))} ${text}`)
-  console.error(dim(`logs: ${rel(LOGS)}/`))
+  if (err instanceof StepFailed) console.error(dim(`logs: ${rel(LOGS)}/`))
   await shutdown(1)
   return process.exit(1)
 }

@@ -11,6 +11,8 @@ interface Entry {
   name: string
   pid: number
   startTime: string
+  signal?: NodeJS.Signals
+  target?: 'group' | 'leader'
 }
 
 const startTimeOf = (pid: number): string | undefined => {
@@ -28,10 +30,10 @@ export class PidRegistry {
 
   constructor(private readonly file: string) {}
 
-  add(name: string, pid: number) {
+  add(name: string, pid: number, stop: { signal?: NodeJS.Signals; target?: 'group' | 'leader' } = {}) {
     const startTime = startTimeOf(pid)
     if (startTime === undefined) return
-    this.entries.push({ name, pid, startTime })
+    this.entries.push({ name, pid, startTime, ...stop })
     this.save()
   }
 
@@ -57,7 +59,7 @@ export class PidRegistry {
     const stopped: string[] = []
     for (const entry of previous.reverse()) {
       if (startTimeOf(entry.pid) !== entry.startTime) continue
-      await stopGroup(entry.pid, { timeoutMs: 5_000 })
+      await stopGroup(entry.pid, { signal: entry.signal, target: entry.target, timeoutMs: 5_000 })
       stopped.push(`${entry.name} (pid ${entry.pid})`)
     }
     rmSync(this.file, { force: true })

@@ -26,6 +26,9 @@ export interface ManagedProcess {
   readonly name: string
   readonly pid: number
   readonly command: string
+  /** How `stop()` asks it to stop, for stopping it from another run. */
+  readonly stopSignal: NodeJS.Signals
+  readonly stopTarget: 'group' | 'leader'
   running(): boolean
   exitDescription(): string
   /** The last lines it wrote, for error messages. */
@@ -122,6 +125,8 @@ export const launch = (options: LaunchOptions): ManagedProcess => {
     name: options.name,
     pid,
     command: options.command,
+    stopSignal: options.stopSignal ?? 'SIGTERM',
+    stopTarget: options.stopTarget ?? 'group',
     running,
     exitDescription: () =>
       spawnError
