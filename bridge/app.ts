@@ -8,6 +8,7 @@ import { eventRoutes } from './routes/events'
 import { healthRoutes } from './routes/health'
 import { requestRoutes } from './routes/request'
 import { subscribeRoutes } from './routes/subscribe'
+import { subscriptionRoutes } from './routes/subscriptions'
 import type { BridgeEnv } from './types'
 
 export const createApp = (deps: BridgeDeps) => {
@@ -23,6 +24,7 @@ export const createApp = (deps: BridgeDeps) => {
   app.route('/v1/events', eventRoutes(deps))
   app.route('/v1/request', requestRoutes(deps))
   app.route('/v1/subscribe', subscribeRoutes(deps))
+  app.route('/v1/subscriptions', subscriptionRoutes(deps))
   return app
 }
 

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs'
 import { parseTokens, type TokenTable } from './auth/tokens'
 import { type ForwardConfig, parseForwardConfig } from './forward/config'
 import type { SseConfig } from './sse/config'
+import type { WebhookConfig } from './subscriptions/config'
+import { parseAllowlist } from './subscriptions/ssrf-guard'
 
 export type StreamStorage = 'file' | 'memory'
 
@@ -33,6 +35,7 @@ export interface BridgeConfig {
   shutdownGraceMs: number
   tokens: TokenTable
   sse: SseConfig
+  webhooks: WebhookConfig
   forward: ForwardConfig
 }
 
@@ -146,6 +149,43 @@ const tokens = (env: Env): TokenTable => {
   }
 }
 
+const webhookConfig = (env: Env): WebhookConfig => {
+  const timeoutMs = integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000)
+  const ackWaitMs = integer(env, 'WEBHOOK_ACK_WAIT_MS', timeoutMs + 20_000, 1_000, 3_600_000)
+  if (ackWaitMs <= timeoutMs) throw new ConfigError('WEBHOOK_ACK_WAIT_MS', 'must be above WEBHOOK_TIMEOUT_MS')
+  const initialMs = integer(env, 'WEBHOOK_BACKOFF_INITIAL_MS', 1_000, 10, 3_600_000)
+  const maxMs = integer(env, 'WEBHOOK_BACKOFF_MAX_MS', 300_000, 10, 86_400_000)
+  if (maxMs < initialMs)
+    throw new ConfigError('WEBHOOK_BACKOFF_MAX_MS', 'must not be below WEBHOOK_BACKOFF_INITIAL_MS')
+  const maxInFlightCap = integer(env, 'WEBHOOK_MAX_IN_FLIGHT_CAP', 100, 1, 10_000)
+  const allowPrivate = (read(env, 'WEBHOOK_ALLOW_PRIVATE_HOSTS') ?? 'false').toLowerCase()
+  if (!['true', 'false', '1', '0'].includes(allowPrivate))
+    throw new ConfigError('WEBHOOK_ALLOW_PRIVATE_HOSTS', "must be 'true' or 'false'")
+  let ssrf: WebhookConfig['ssrf']
+  try {
+    ssrf = parseAllowlist(
+      (read(env, 'WEBHOOK_ALLOWED_HOSTS') ?? '').split(','),
+      allowPrivate === 'true' || allowPrivate === '1',
+    )
+  } catch (err) {
+    throw new ConfigError('WEBHOOK_ALLOWED_HOSTS', (err as Error).message)
+  }
+  return {
+    timeoutMs,
+    ackWaitMs,
+    backoff: { initialMs, maxMs },
+    retryAfterMaxMs: integer(env, 'WEBHOOK_RETRY_AFTER_MAX_MS', 600_000, 0, 86_400_000),
+    maxDeliverDefault: integer(env, 'WEBHOOK_MAX_DELIVER_DEFAULT', 10, 1, 1_000),
+    maxInFlightDefault: Math.min(
+      maxInFlightCap,
+      integer(env, 'WEBHOOK_MAX_IN_FLIGHT_DEFAULT', 10, 1, 10_000),
+    ),
+    maxInFlightCap,
+    deadLetterMaxAgeMs: duration(env, 'WEBHOOK_DEAD_LETTER_MAX_AGE', 30 * 86_400_000, 0),
+    ssrf,
+  }
+}
+
 export const loadConfig = (env: Env = process.env): BridgeConfig => {
   const logLevel = read(env, 'LOG_LEVEL') ?? 'info'
   if (!LOG_LEVELS.includes(logLevel))
@@ -208,5 +248,6 @@ export const loadConfig = (env: Env = process.env): BridgeConfig => {
       clientBufferBytes: integer(env, 'SSE_CLIENT_BUFFER_BYTES', 1_048_576, 1_024, 1_073_741_824),
       cutGraceMs: integer(env, 'SSE_CUT_GRACE_MS', 5_000, 0, 600_000),
     },
+    webhooks: webhookConfig(env),
   }
 }

@@ -1,0 +1,180 @@
+import { Hono } from 'hono'
+import * as v from 'valibot'
+import { HttpError, invalidInput } from '../../shared/http-error'
+import { patternCovers } from '../../shared/subject-validation'
+import { generateWebhookSecret } from '../../shared/webhook-signing'
+import type { Principal } from '../auth/tokens'
+import { type BridgeDeps, retryAfterSeconds } from '../deps'
+import { readJson } from '../http/read-body'
+import { isStreamPattern } from '../sse/event-source'
+import { createWebhookMetrics } from '../subscriptions/metrics'
+import {
+  CreateSubscription,
+  publicView,
+  SubscriptionName,
+  type SubscriptionRecord,
+} from '../subscriptions/schema'
+import { ConflictError, NotConnectedError, WebhookService } from '../subscriptions/service'
+import { checkUrl, SsrfError } from '../subscriptions/ssrf-guard'
+import type { BridgeEnv } from '../types'
+
+const BODY_LIMIT = 16 * 1024
+
+const mayManage = (principal: Principal, subject: string) =>
+  principal.scopes.subscribe.some((scope) => patternCovers(scope, subject))
+
+export interface SubscriptionRoutesOptions {
+  service?: WebhookService
+}
+
+export const subscriptionRoutes = (deps: BridgeDeps, options: SubscriptionRoutesOptions = {}) => {
+  const { config } = deps
+  const service =
+    options.service ??
+    new WebhookService({
+      config,
+      nats: deps.nats,
+      metrics: createWebhookMetrics(deps.metrics.registry),
+      logger: deps.logger,
+    })
+  const { isShuttingDown } = deps
+  if (isShuttingDown) {
+    const watch = setInterval(() => {
+      if (!isShuttingDown()) return
+      clearInterval(watch)
+      void service.stop()
+    }, 200)
+    watch.unref()
+  }
+
+  /** Runs a registry call, turning NATS trouble into 503 and races into 409. */
+  const call = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work()
+    } catch (err) {
+      if (err instanceof HttpError) throw err
+      if (err instanceof ConflictError) throw new HttpError(409, 'conflict', err.message)
+      if (err instanceof NotConnectedError)
+        throw new HttpError(503, 'nats_unavailable', err.message, undefined, {
+          'Retry-After': retryAfterSeconds(deps),
+        })
+      deps.logger.warn(
+        { err: err instanceof Error ? err.message : String(err) },
+        'subscription registry call failed',
+      )
+      throw new HttpError(
+        503,
+        'registry_unavailable',
+        'The subscription registry did not answer',
+        undefined,
+        {
+          'Retry-After': retryAfterSeconds(deps),
+        },
+      )
+    }
+  }
+
+  /** The subscription, if it exists and the caller's subscribe scope covers its subject (else 404). */
+  const visible = async (principal: Principal, rawName: string): Promise<SubscriptionRecord> => {
+    const name = v.safeParse(SubscriptionName, rawName)
+    const record = name.success ? await call(() => service.get(name.output)) : undefined
+    if (!record || !mayManage(principal, record.subject))
+      throw new HttpError(404, 'not_found', `No subscription named ${rawName.slice(0, 64)}`)
+    return record
+  }
+
+  const withDetails = async (record: SubscriptionRecord) => {
+    const { stats, status } = await call(() => service.details(record))
+    return { ...publicView(record), stats, last_error: status.last_error }
+  }
+
+  return new Hono<BridgeEnv>()
+    .post('/', async (c) => {
+      const parsed = v.safeParse(CreateSubscription, await readJson(c, BODY_LIMIT))
+      if (!parsed.success) throw invalidInput(parsed.issues)
+      const input = parsed.output
+      if (!mayManage(c.get('principal'), input.subject)) {
+        throw new HttpError(403, 'forbidden', `The token may not subscribe to ${input.subject}`, {
+          action: 'subscribe',
+          subjects: [input.subject],
+        })
+      }
+      if (!isStreamPattern(input.subject)) {
+        throw new HttpError(
+          400,
+          'invalid_input',
+          'The subject matches no event of the LIBRARY_EVENTS stream',
+          [{ path: 'subject', message: 'matches no library event subject' }],
+        )
+      }
+      try {
+        checkUrl(config.webhooks.ssrf, input.url)
+      } catch (err) {
+        if (!(err instanceof SsrfError)) throw err
+        throw new HttpError(400, 'url_not_allowed', `The webhook URL is not allowed: ${err.message}`, [
+          { path: 'url', message: err.message },
+        ])
+      }
+      const maxInFlight = input.max_in_flight ?? config.webhooks.maxInFlightDefault
+      if (maxInFlight > config.webhooks.maxInFlightCap) {
+        throw new HttpError(400, 'invalid_input', 'The request is not valid', [
+          { path: 'max_in_flight', message: `must not exceed ${config.webhooks.maxInFlightCap}` },
+        ])
+      }
+      const now = new Date().toISOString()
+      const record: SubscriptionRecord = {
+        name: input.name,
+        subject: input.subject,
+        url: input.url,
+        secret: input.secret ?? generateWebhookSecret(),
+        max_deliver: input.max_deliver ?? config.webhooks.maxDeliverDefault,
+        backoff: {
+          initial_ms: input.backoff?.initial_ms ?? config.webhooks.backoff.initialMs,
+          max_ms: input.backoff?.max_ms ?? config.webhooks.backoff.maxMs,
+          factor: input.backoff?.factor ?? 2,
+          jitter: input.backoff?.jitter ?? 0.2,
+        },
+        max_in_flight: input.ordered ? 1 : maxInFlight,
+        ordered: input.ordered ?? false,
+        state: 'active',
+        state_reason: null,
+        created_at: now,
+        updated_at: now,
+        created_by: c.get('principal').name,
+      }
+      await call(() => service.create(record))
+      c.header('Location', `/v1/subscriptions/${record.name}`)
+      // The secret is shown this once.
+      return c.json({ ...publicView(record), secret: record.secret }, 201)
+    })
+    .get('/', async (c) => {
+      const principal = c.get('principal')
+      const records = await call(() => service.list())
+      return c.json({ subscriptions: records.filter((r) => mayManage(principal, r.subject)).map(publicView) })
+    })
+    .get('/:name', async (c) =>
+      c.json(await withDetails(await visible(c.get('principal'), c.req.param('name')))),
+    )
+    .delete('/:name', async (c) => {
+      const record = await visible(c.get('principal'), c.req.param('name'))
+      await call(() => service.remove(record.name))
+      return c.body(null, 204)
+    })
+    .post('/:name/replay', async (c) => {
+      const record = await visible(c.get('principal'), c.req.param('name'))
+      const replayed = await call(() => service.replay(record.name))
+      return c.json({ name: record.name, replayed }, 202)
+    })
+    .post('/:name/pause', async (c) => {
+      const record = await visible(c.get('principal'), c.req.param('name'))
+      const updated = await call(() => service.setState(record.name, 'paused', 'paused through the API'))
+      if (!updated) throw new HttpError(404, 'not_found', `No subscription named ${record.name}`)
+      return c.json(await withDetails(updated))
+    })
+    .post('/:name/resume', async (c) => {
+      const record = await visible(c.get('principal'), c.req.param('name'))
+      const updated = await call(() => service.setState(record.name, 'active', null))
+      if (!updated) throw new HttpError(404, 'not_found', `No subscription named ${record.name}`)
+      return c.json(await withDetails(updated))
+    })
+}

@@ -1,0 +1,243 @@
+import type { JetStreamClient, JetStreamManager, KvEntry, NatsConnection } from 'nats'
+import type { Logger } from 'pino'
+import { backoffDelay } from '../../shared/backoff'
+import { STREAM_NAME } from '../../shared/subjects'
+import type { BridgeConfig } from '../config'
+import type { NatsConnectionHolder } from '../nats/connection'
+import { countDeadLetters, countPendingReplays, purgeDeadLetters, replayDeadLetters } from './dead-letters'
+import type { WebhookMetrics } from './metrics'
+import type { DeliveryStatus, SubscriptionRecord, SubscriptionState } from './schema'
+import type { ResolveAll } from './ssrf-guard'
+import {
+  deleteConsumers,
+  encodeRecord,
+  ensureConsumers,
+  ensureStore,
+  eventsConsumerName,
+  getRecord,
+  readRecord,
+  readStatus,
+  type Store,
+} from './store'
+import { SubscriptionWorker } from './worker'
+
+export interface WebhookServiceOptions {
+  config: Pick<BridgeConfig, 'stream' | 'webhooks'>
+  nats: NatsConnectionHolder
+  metrics: WebhookMetrics
+  logger: Logger
+  resolve?: ResolveAll
+}
+
+export interface Connected {
+  js: JetStreamClient
+  jsm: JetStreamManager
+  store: Store
+}
+
+export interface SubscriptionStats {
+  pending: number
+  in_flight: number
+  redelivered: number
+  delivered_through_seq: number
+  dead_letters: number
+  replays_pending: number
+}
+
+export class NotConnectedError extends Error {}
+export class ConflictError extends Error {}
+
+const describe = (err: unknown) => (err instanceof Error ? err.message : String(err))
+
+/**
+ * The webhook side of the bridge on this replica: binds the registry (a KV bucket every replica
+ * watches) and runs one worker per active subscription.
+ */
+export class WebhookService {
+  #connected: Connected | undefined
+  #attachedTo: NatsConnection | undefined
+  #stopped = false
+  #watch: { stop(): void } | undefined
+  readonly #workers = new Map<string, SubscriptionWorker>()
+  readonly #log: Logger
+
+  constructor(private readonly options: WebhookServiceOptions) {
+    this.#log = options.logger.child({ component: 'webhooks' })
+    options.nats.onConnected(({ nc, js, jsm }) => this.#attach(nc, js, jsm))
+  }
+
+  get connected(): Connected {
+    if (!this.#connected || !this.options.nats.isConnected())
+      throw new NotConnectedError('the subscription registry is not available')
+    return this.#connected
+  }
+
+  /** Stops every worker (in-flight deliveries finish and are acked). */
+  async stop(): Promise<void> {
+    this.#stopped = true
+    this.#watch?.stop()
+    const workers = [...this.#workers.values()]
+    this.#workers.clear()
+    this.options.metrics.workers.set(0)
+    await Promise.allSettled(workers.map((w) => w.stop()))
+  }
+
+  async create(record: SubscriptionRecord): Promise<void> {
+    const { store, jsm } = this.connected
+    try {
+      await store.registry.create(record.name, encodeRecord(record))
+    } catch (err) {
+      if (await getRecord(store.registry, record.name).catch(() => undefined))
+        throw new ConflictError(`subscription ${record.name} exists`)
+      throw err
+    }
+    try {
+      await ensureConsumers(jsm, record, this.options.config.webhooks.ackWaitMs)
+    } catch (err) {
+      await store.registry.delete(record.name).catch(() => undefined)
+      throw err
+    }
+    await store.status.delete(record.name).catch(() => undefined)
+  }
+
+  async list(): Promise<SubscriptionRecord[]> {
+    const { store } = this.connected
+    const names: string[] = []
+    for await (const key of await store.registry.keys()) names.push(key)
+    const records = await Promise.all(names.map((name) => getRecord(store.registry, name)))
+    return records.flatMap((r) => (r ? [r.record] : [])).sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  async get(name: string): Promise<SubscriptionRecord | undefined> {
+    return (await getRecord(this.connected.store.registry, name))?.record
+  }
+
+  async details(record: SubscriptionRecord): Promise<{ stats: SubscriptionStats; status: DeliveryStatus }> {
+    const { jsm, store } = this.connected
+    const [info, deadLetters, replays, status] = await Promise.all([
+      jsm.consumers.info(STREAM_NAME, eventsConsumerName(record.name)).catch(() => undefined),
+      countDeadLetters(jsm, record.name),
+      countPendingReplays(jsm, record.name),
+      readStatus(store.status, record.name),
+    ])
+    return {
+      stats: {
+        pending: info?.num_pending ?? 0,
+        in_flight: info?.num_ack_pending ?? 0,
+        redelivered: info?.num_redelivered ?? 0,
+        delivered_through_seq: info?.ack_floor.stream_seq ?? 0,
+        dead_letters: deadLetters,
+        replays_pending: replays,
+      },
+      status,
+    }
+  }
+
+  async remove(name: string): Promise<boolean> {
+    const { store, jsm } = this.connected
+    if (!(await getRecord(store.registry, name))) return false
+    await store.registry.delete(name)
+    await this.#stopWorker(name)
+    await deleteConsumers(jsm, name)
+    await purgeDeadLetters(jsm, name)
+    await store.status.delete(name).catch(() => undefined)
+    return true
+  }
+
+  /** Compare-and-set on the record, so concurrent changes from other replicas are not lost. */
+  async setState(
+    name: string,
+    state: SubscriptionState,
+    reason: string | null,
+  ): Promise<SubscriptionRecord | undefined> {
+    const { store } = this.connected
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const current = await getRecord(store.registry, name)
+      if (!current) return undefined
+      if (current.record.state === state && current.record.state_reason === reason) return current.record
+      const next = { ...current.record, state, state_reason: reason, updated_at: new Date().toISOString() }
+      try {
+        await store.registry.update(name, encodeRecord(next), current.revision)
+        return next
+      } catch {
+        await new Promise((resolve) =>
+          setTimeout(resolve, backoffDelay(attempt, { initialMs: 20, maxMs: 500 })),
+        )
+      }
+    }
+    throw new ConflictError(`subscription ${name} keeps changing; try again`)
+  }
+
+  async replay(name: string): Promise<number> {
+    const { js, jsm } = this.connected
+    return replayDeadLetters(js, jsm, name)
+  }
+
+  async #attach(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
+    if (this.#stopped) return
+    for (let attempt = 0; !this.#stopped && !nc.isClosed(); attempt++) {
+      try {
+        const store = await ensureStore(js, jsm, this.options.config)
+        this.#connected = { js, jsm, store }
+        break
+      } catch (err) {
+        const delay = backoffDelay(attempt, { initialMs: 250, maxMs: 10_000 })
+        this.#log.warn({ err: describe(err), retry_in_ms: delay }, 'cannot bind the subscription registry')
+        await new Promise((resolve) => setTimeout(resolve, delay).unref())
+      }
+    }
+    // Reconnects reuse the connection object, whose watcher resumes by itself.
+    if (!this.#connected || this.#attachedTo === nc) return
+    this.#attachedTo = nc
+    const watcher = await this.#connected.store.registry.watch({ key: '>' })
+    this.#watch = watcher
+    void (async () => {
+      for await (const entry of watcher) this.#reconcile(entry)
+    })().catch((err) => this.#log.error({ err: describe(err) }, 'subscription registry watch ended'))
+  }
+
+  #reconcile(entry: KvEntry): void {
+    if (this.#stopped || !this.#connected) return
+    const name = entry.key
+    const record = entry.operation === 'PUT' ? readRecord(entry.value) : undefined
+    const current = this.#workers.get(name)
+    const wanted = record?.state === 'active' ? record : undefined
+    if (current && wanted && sameDelivery(current.record, wanted)) return
+    if (current) void this.#stopWorker(name)
+    if (!wanted) return
+    const { js, jsm, store } = this.#connected
+    const worker = new SubscriptionWorker(wanted, {
+      js,
+      jsm,
+      store,
+      config: this.options.config.webhooks,
+      metrics: this.options.metrics,
+      logger: this.#log,
+      resolve: this.options.resolve,
+      disable: async (subscription, reason) => {
+        await this.setState(subscription, 'disabled', reason)
+      },
+    })
+    this.#workers.set(name, worker)
+    this.options.metrics.workers.set(this.#workers.size)
+    worker.start()
+    this.#log.info({ subscription: name, subject: wanted.subject }, 'delivering webhook subscription')
+  }
+
+  async #stopWorker(name: string): Promise<void> {
+    const worker = this.#workers.get(name)
+    if (!worker) return
+    this.#workers.delete(name)
+    this.options.metrics.workers.set(this.#workers.size)
+    await worker.stop()
+  }
+}
+
+const sameDelivery = (a: SubscriptionRecord, b: SubscriptionRecord) =>
+  a.url === b.url &&
+  a.secret === b.secret &&
+  a.subject === b.subject &&
+  a.max_deliver === b.max_deliver &&
+  a.max_in_flight === b.max_in_flight &&
+  a.ordered === b.ordered &&
+  JSON.stringify(a.backoff) === JSON.stringify(b.backoff)

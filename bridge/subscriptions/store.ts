@@ -1,0 +1,182 @@
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type KV,
+  NatsError,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+} from 'nats'
+import * as v from 'valibot'
+import { STREAM_NAME } from '../../shared/subjects'
+import type { BridgeConfig } from '../config'
+import { DeliveryStatus, SubscriptionRecord } from './schema'
+
+export const REGISTRY_BUCKET = 'library_subscriptions'
+export const STATUS_BUCKET = 'library_subscription_status'
+export const DEAD_LETTER_STREAM = 'LIBRARY_DLQ'
+export const REPLAY_STREAM = 'LIBRARY_DLQ_REPLAY'
+
+export const deadLetterSubject = (name: string) => `library_dlq.${name}`
+export const replaySubject = (name: string) => `library_dlq_replay.${name}`
+export const eventsConsumerName = (name: string) => `webhook_${name}`
+export const replayConsumerName = (name: string) => `webhook_${name}_replay`
+
+const STREAM_NOT_FOUND = 10059
+const CONSUMER_NOT_FOUND = 10014
+
+export const isApiError = (err: unknown, code: number): boolean =>
+  err instanceof NatsError && err.api_error?.err_code === code
+
+export interface Store {
+  registry: KV
+  status: KV
+}
+
+/** Creates (or binds to) the KV buckets and the dead-letter streams. Idempotent. */
+export const ensureStore = async (
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  config: Pick<BridgeConfig, 'stream' | 'webhooks'>,
+): Promise<Store> => {
+  const storage = config.stream.storage === 'memory' ? StorageType.Memory : StorageType.File
+  const replicas = config.stream.replicas
+  const registry = await js.views.kv(REGISTRY_BUCKET, { history: 1, replicas, storage })
+  const status = await js.views.kv(STATUS_BUCKET, { history: 1, replicas, storage })
+  await ensureStream(jsm, {
+    name: DEAD_LETTER_STREAM,
+    subjects: ['library_dlq.*'],
+    retention: RetentionPolicy.Limits,
+    storage,
+    num_replicas: replicas,
+    max_age: nanos(config.webhooks.deadLetterMaxAgeMs),
+  })
+  await ensureStream(jsm, {
+    name: REPLAY_STREAM,
+    subjects: ['library_dlq_replay.*'],
+    retention: RetentionPolicy.Workqueue,
+    storage,
+    num_replicas: replicas,
+  })
+  return { registry, status }
+}
+
+const ensureStream = async (
+  jsm: JetStreamManager,
+  config: Parameters<JetStreamManager['streams']['add']>[0] & { name: string },
+) => {
+  try {
+    await jsm.streams.info(config.name)
+  } catch (err) {
+    if (!isApiError(err, STREAM_NOT_FOUND)) throw err
+    await jsm.streams.add(config)
+  }
+}
+
+export const readRecord = (value: Uint8Array): SubscriptionRecord | undefined => {
+  try {
+    const parsed = v.safeParse(SubscriptionRecord, JSON.parse(new TextDecoder().decode(value)))
+    return parsed.success ? parsed.output : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export const getRecord = async (
+  kv: KV,
+  name: string,
+): Promise<{ record: SubscriptionRecord; revision: number } | undefined> => {
+  const entry = await kv.get(name)
+  if (entry?.operation !== 'PUT') return undefined
+  const record = readRecord(entry.value)
+  return record ? { record, revision: entry.revision } : undefined
+}
+
+export const encodeRecord = (record: SubscriptionRecord): string => JSON.stringify(record)
+
+export const readStatus = async (kv: KV, name: string): Promise<DeliveryStatus> => {
+  const entry = await kv.get(name)
+  if (entry?.operation !== 'PUT') return { last_error: null }
+  try {
+    const parsed = v.safeParse(DeliveryStatus, JSON.parse(new TextDecoder().decode(entry.value)))
+    return parsed.success ? parsed.output : { last_error: null }
+  } catch {
+    return { last_error: null }
+  }
+}
+
+/** Delivery consumers are a pure function of the record, so any replica can (re)create them. */
+export const eventsConsumerConfig = (
+  record: SubscriptionRecord,
+  ackWaitMs: number,
+): Partial<ConsumerConfig> & { durable_name: string } => ({
+  durable_name: eventsConsumerName(record.name),
+  description: `webhook subscription ${record.name}`,
+  filter_subject: record.subject,
+  ack_policy: AckPolicy.Explicit,
+  ack_wait: nanos(ackWaitMs),
+  // Dead-lettering is done by the bridge after `record.max_deliver` attempts.
+  max_deliver: -1,
+  max_ack_pending: record.ordered ? 1 : record.max_in_flight,
+  deliver_policy: DeliverPolicy.StartTime,
+  opt_start_time: record.created_at,
+})
+
+export const replayConsumerConfig = (
+  record: SubscriptionRecord,
+  ackWaitMs: number,
+): Partial<ConsumerConfig> & { durable_name: string } => ({
+  durable_name: replayConsumerName(record.name),
+  description: `dead-letter replay of webhook subscription ${record.name}`,
+  filter_subject: replaySubject(record.name),
+  ack_policy: AckPolicy.Explicit,
+  ack_wait: nanos(ackWaitMs),
+  max_deliver: -1,
+  max_ack_pending: record.ordered ? 1 : record.max_in_flight,
+  deliver_policy: DeliverPolicy.All,
+})
+
+/** Creates the consumer unless it exists; a concurrent creation by another replica is fine. */
+export const ensureConsumer = async (
+  jsm: JetStreamManager,
+  stream: string,
+  config: Partial<ConsumerConfig> & { durable_name: string },
+): Promise<void> => {
+  try {
+    await jsm.consumers.info(stream, config.durable_name)
+    return
+  } catch (err) {
+    if (!isApiError(err, CONSUMER_NOT_FOUND)) throw err
+  }
+  try {
+    await jsm.consumers.add(stream, config)
+  } catch (err) {
+    // Lost a race with another replica creating the same consumer.
+    await jsm.consumers.info(stream, config.durable_name).catch(() => {
+      throw err
+    })
+  }
+}
+
+export const ensureConsumers = async (
+  jsm: JetStreamManager,
+  record: SubscriptionRecord,
+  ackWaitMs: number,
+) => {
+  await ensureConsumer(jsm, STREAM_NAME, eventsConsumerConfig(record, ackWaitMs))
+  await ensureConsumer(jsm, REPLAY_STREAM, replayConsumerConfig(record, ackWaitMs))
+}
+
+export const deleteConsumers = async (jsm: JetStreamManager, name: string) => {
+  for (const [stream, durable] of [
+    [STREAM_NAME, eventsConsumerName(name)],
+    [REPLAY_STREAM, replayConsumerName(name)],
+  ] as const) {
+    await jsm.consumers.delete(stream, durable).catch((err) => {
+      if (!isApiError(err, CONSUMER_NOT_FOUND)) throw err
+    })
+  }
+}
