@@ -9,8 +9,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { Agent, request as httpRequest } from 'node:http'
 import { createRequire } from 'node:module'
-import { cpus } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { connect, type NatsConnection } from 'nats'
 import { createEvent } from '../shared/events'
@@ -121,6 +122,24 @@ const cannon = async (
   }
 }
 
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 })
+
+/** One POST on a kept-alive connection; autocannon only reports whole milliseconds, too coarse at c=1. */
+const post = (url: string, body: string): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const req = httpRequest(url, {
+      method: 'POST',
+      agent: keepAlive,
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    })
+    req.on('response', (res) => {
+      res.resume()
+      res.on('end', () => (res.statusCode === 200 ? resolve(1) : reject(new Error(`HTTP ${res.statusCode}`))))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+
 const startResponder = (natsUrl: string): Promise<ChildProcess> =>
   new Promise((resolve, reject) => {
     const code = `
@@ -168,7 +187,7 @@ const printTable = (rows: Row[]) => {
 
 const main = async () => {
   console.log(
-    `bench:bridge — ${DURATION_S}s per scenario, node ${process.version}, ${cpus().length} CPUs, ${natsServerVersion()}`,
+    `bench:bridge — ${DURATION_S}s per scenario, node ${process.version}, ${cpus().length} CPUs, ${natsServerVersion()}, load ${loadavg()[0]?.toFixed(2)}`,
   )
   const nats = await startNatsServer()
   const bridge = await startBridgeProcess({
@@ -266,12 +285,20 @@ const main = async () => {
         unit: 'req',
         baseline: nativeName,
         compare: c === 1 ? 'latency' : 'rate',
-        ...(await cannon(`${bridge.url}/v1/request/${RELAY_SUBJECT}`, c, () => payload, 1)),
+        ...(c === 1
+          ? await runLoops(1, DURATION_S, () => post(`${bridge.url}/v1/request/${RELAY_SUBJECT}`, payload))
+          : await cannon(`${bridge.url}/v1/request/${RELAY_SUBJECT}`, c, () => payload, 1)),
       })
     }
     console.log('')
     printTable(rows)
+    console.log(
+      `\nload average at the end: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} (all processes share ${cpus().length} CPUs)`,
+    )
   } finally {
+    keepAlive.destroy()
     await nc.close()
     responder.kill('SIGTERM')
     await bridge.stop()
