@@ -80,6 +80,7 @@ export class StreamKeeper {
   #lastError: string | undefined
   #ensuredAt: Date | undefined
   #generation = 0
+  #checking = false
   readonly #log: Logger
 
   constructor(
@@ -97,6 +98,14 @@ export class StreamKeeper {
     holder.onConnected(({ jsm }) => this.#ensureLoop(jsm, ++this.#generation))
   }
 
+  /** Ensures the stream again now, e.g. after a publish found no stream (someone deleted it). */
+  recheck(): void {
+    const handles = this.holder.handles
+    if (this.#checking || !handles || !this.holder.isConnected()) return
+    this.#setReady(false)
+    void this.#ensureLoop(handles.jsm, this.#generation)
+  }
+
   get ready(): boolean {
     return this.#ready
   }
@@ -106,6 +115,15 @@ export class StreamKeeper {
   }
 
   async #ensureLoop(jsm: JetStreamManager, generation: number): Promise<void> {
+    this.#checking = true
+    try {
+      await this.#ensure(jsm, generation)
+    } finally {
+      this.#checking = false
+    }
+  }
+
+  async #ensure(jsm: JetStreamManager, generation: number): Promise<void> {
     for (let attempt = 0; generation === this.#generation && this.holder.isConnected(); attempt++) {
       try {
         const { action } = await ensureStream(jsm, this.settings, this.#log)

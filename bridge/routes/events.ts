@@ -86,6 +86,7 @@ export const eventRoutes = (deps: BridgeDeps) => {
     const body = results.map(({ ok: _ok, ...result }) => result)
     const failed = results.filter((r) => !r.ok).length
     if (failed > 0) {
+      if (results.some((r) => !r.ok && r.error.code === 'stream_unavailable')) deps.stream.recheck()
       c.get('logger').warn({ failed, total: results.length }, 'events not acknowledged by JetStream')
       throw new HttpError(
         503,

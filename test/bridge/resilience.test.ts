@@ -1,5 +1,6 @@
 import type { NatsConnection } from 'nats'
 import { afterEach, describe, expect, it } from 'vitest'
+import { STREAM_NAME } from '../../shared/subjects'
 import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
 import { getFreePort } from '../support/free-port'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
@@ -148,5 +149,30 @@ describe('bridge started before NATS', () => {
     const nc = await client(nats)
     expect((await readStream(nc)).map((m) => m.headers?.get('Nats-Msg-Id'))).toEqual([event.event_id])
     expect((await detailed(bridge)).nats).toMatchObject({ state: 'connected', server: `127.0.0.1:${port}` })
+  })
+})
+
+describe('stream deleted behind the bridge', () => {
+  it('refuses with 503 and recreates the stream, so a retry of the same event is acked', async () => {
+    const nats = await startNats()
+    const bridge = await startBridge(nats.url, 'ready')
+    const nc = await client(nats)
+    const jsm = await nc.jetstreamManager()
+    await jsm.streams.delete(STREAM_NAME)
+
+    const event = entityRegistered()
+    const refused = await postEvents(bridge.url, event)
+    expect(refused.status).toBe(503)
+    const body = (await refused.json()) as {
+      error: { details: { results: Array<{ error: { code: string } }> } }
+    }
+    expect(body.error.details.results[0]?.error.code).toBe('stream_unavailable')
+
+    const acked = await waitFor(async () => {
+      const res = await postEvents(bridge.url, event)
+      return res.status === 202 ? ((await res.json()) as PublishResponse) : undefined
+    }, 'the stream to be recreated')
+    expect(acked.results[0]).toMatchObject({ event_id: event.event_id, seq: 1, duplicate: false })
+    expect((await jsm.streams.info(STREAM_NAME)).config.subjects).toHaveLength(16)
   })
 })
