@@ -1,9 +1,11 @@
 import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import { requireToken } from './auth/require-token'
+import { consoleRoutes } from './console/routes'
 import type { BridgeDeps } from './deps'
 import { observe } from './http/observe'
 import { handleError, notFound } from './http/on-error'
+import { bridgeOpenApiRoutes } from './openapi/routes'
 import { eventRoutes } from './routes/events'
 import { healthRoutes } from './routes/health'
 import { requestRoutes } from './routes/request'
@@ -19,6 +21,8 @@ export const createApp = (deps: BridgeDeps) => {
   app.notFound(notFound)
 
   app.route('/', healthRoutes(deps))
+  app.route('/', consoleRoutes())
+  app.route('/', bridgeOpenApiRoutes())
 
   app.use('/v1/*', requireToken({ tokens: deps.config.tokens }))
   app.route('/v1/events', eventRoutes(deps))

@@ -6,6 +6,7 @@ import { log } from './log'
 import { requireApiKey } from './middleware/api-key'
 import { requireConfig } from './middleware/config'
 import { database } from './middleware/database'
+import { functionsOpenApiRoutes } from './openapi/routes'
 import { deploymentRoutes } from './routes/deployments'
 import { entityRoutes } from './routes/entities'
 import { healthRoutes } from './routes/health'
@@ -29,6 +30,7 @@ export const createApp = () => {
   })
 
   app.route('/health', healthRoutes)
+  app.route('/', functionsOpenApiRoutes)
 
   const api = new Hono<HonoEnv>()
   api.use(requireConfig(), requireApiKey(), database())

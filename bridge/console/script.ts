@@ -1,0 +1,226 @@
+import { EVENT_TYPES } from '../../shared/event-types'
+
+/**
+ * Reads the SSE stream with fetch rather than EventSource so the token travels in the
+ * Authorization header, never in a URL; resumes with Last-Event-ID after any drop.
+ */
+export const consoleScript = `(() => {
+  'use strict'
+  const EVENT_TYPES = ${JSON.stringify(EVENT_TYPES)}
+  const MAX_ROWS = 2000
+  const HEALTH_POLL_MS = 3000
+  const TOKEN_KEY = 'library-console-token'
+  const PATTERN_KEY = 'library-console-pattern'
+  const base = location.pathname.replace(/\\/console\\/?$/, '')
+  const $ = (id) => document.getElementById(id)
+  const ui = {
+    form: $('connect-form'), token: $('token'), pattern: $('pattern'), from: $('from'),
+    conn: $('conn-state'), reconnects: $('reconnects'), lastId: $('last-id'),
+    nats: $('nats-state'), natsDetail: $('nats-detail'), type: $('type-filter'),
+    pause: $('pause'), clear: $('clear'), counts: $('counts'), message: $('message'), rows: $('events'),
+  }
+
+  const state = { lastId: '', reconnects: 0, paused: false, held: [], shown: 0, controller: null, retryTimer: 0, attempt: 0 }
+
+  const hashToken = new URLSearchParams(location.hash.slice(1)).get('token')
+  if (hashToken) {
+    localStorage.setItem(TOKEN_KEY, hashToken)
+    history.replaceState(null, '', location.pathname + location.search)
+  }
+  ui.token.value = localStorage.getItem(TOKEN_KEY) || ''
+  ui.pattern.value = localStorage.getItem(PATTERN_KEY) || ui.pattern.value
+  for (const type of EVENT_TYPES) ui.type.append(new Option(type, type))
+
+  const setConn = (value, message) => {
+    ui.conn.textContent = value
+    ui.conn.dataset.state = value
+    ui.message.textContent = message || ''
+  }
+  const cell = (text, cls) => {
+    const td = document.createElement('td')
+    if (cls) td.className = cls
+    td.textContent = text
+    return td
+  }
+  const visible = (type) => !ui.type.value || ui.type.value === type
+  const updateCounts = () => {
+    ui.counts.textContent = state.shown + ' events' + (state.held.length ? ' (' + state.held.length + ' held)' : '')
+  }
+
+  const render = ({ id, type, data }) => {
+    let event
+    try { event = JSON.parse(data) } catch { event = data }
+    const isObject = event && typeof event === 'object'
+    const eventType = (isObject && event.event_type) || type || 'message'
+    const subject = EVENT_TYPES.includes(eventType) ? 'library.' + eventType : type
+    const time = isObject && event.timestamp ? new Date(event.timestamp) : new Date()
+    const entity = isObject && event.entity_id ? (event.entity_name ? event.entity_name + ' ' : '') + event.entity_id : ''
+    const row = document.createElement('tr')
+    row.className = 'event'
+    row.dataset.type = eventType
+    if (id) row.dataset.id = id
+    if (isObject && event.entity_id) row.dataset.entity = event.entity_id
+    const badge = document.createElement('span')
+    badge.className = 'type'
+    badge.dataset.group = eventType.split('.')[0]
+    badge.textContent = eventType
+    const typeCell = cell('')
+    typeCell.append(badge)
+    row.append(cell(time.toLocaleTimeString(undefined, { hour12: false }) + '.' + String(time.getMilliseconds()).padStart(3, '0')), typeCell, cell(subject), cell(entity, 'muted'), cell(id || ''))
+    row.title = time.toISOString()
+    row.hidden = !visible(eventType)
+    row.addEventListener('click', () => {
+      const next = row.nextElementSibling
+      if (next && next.classList.contains('json')) { next.remove(); return }
+      const detail = document.createElement('tr')
+      detail.className = 'json'
+      const td = document.createElement('td')
+      td.colSpan = 5
+      const pre = document.createElement('pre')
+      pre.textContent = isObject ? JSON.stringify(event, null, 2) : String(event)
+      td.append(pre)
+      detail.append(td)
+      row.after(detail)
+    })
+    ui.rows.prepend(row)
+    state.shown++
+    while (ui.rows.rows.length > MAX_ROWS) ui.rows.lastElementChild.remove()
+  }
+
+  const deliver = (frame) => {
+    if (frame.id) {
+      state.lastId = frame.id
+      ui.lastId.textContent = frame.id
+    }
+    if (frame.type === 'error') {
+      ui.message.textContent = 'The bridge ended the stream: ' + frame.data
+      return
+    }
+    if (state.paused) state.held.push(frame)
+    else render(frame)
+    updateCounts()
+  }
+
+  // One SSE frame: lines up to a blank line; comments (heartbeats) and retry: are ignored.
+  const parseFrame = (block) => {
+    const frame = { id: '', type: '', data: [] }
+    for (const line of block.split(/\\r?\\n/)) {
+      if (!line || line.startsWith(':')) continue
+      const colon = line.indexOf(':')
+      const field = colon < 0 ? line : line.slice(0, colon)
+      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '')
+      if (field === 'id') frame.id = value
+      else if (field === 'event') frame.type = value
+      else if (field === 'data') frame.data.push(value)
+    }
+    return frame.data.length ? { id: frame.id, type: frame.type, data: frame.data.join('\\n') } : null
+  }
+
+  const scheduleReconnect = (message) => {
+    state.reconnects++
+    ui.reconnects.textContent = String(state.reconnects)
+    const delay = Math.min(10000, 500 * 2 ** Math.min(state.attempt++, 5))
+    setConn('reconnecting', message + ' — retrying in ' + Math.round(delay / 100) / 10 + ' s')
+    state.retryTimer = setTimeout(connect, delay)
+  }
+
+  const connect = async () => {
+    clearTimeout(state.retryTimer)
+    if (state.controller) state.controller.abort()
+    const controller = new AbortController()
+    state.controller = controller
+    const token = ui.token.value.trim()
+    if (!token) { setConn('idle', 'Enter a bridge token with a subscribe scope'); return }
+    const query = new URLSearchParams({ subject: ui.pattern.value.trim(), from: ui.from.value })
+    const headers = { authorization: 'Bearer ' + token, accept: 'text/event-stream' }
+    if (state.lastId) headers['last-event-id'] = state.lastId
+    setConn('connecting')
+    let res
+    try {
+      res = await fetch(base + '/v1/subscribe?' + query, { headers, signal: controller.signal, cache: 'no-store' })
+    } catch (err) {
+      if (controller.signal.aborted) return
+      scheduleReconnect('Cannot reach the bridge')
+      return
+    }
+    if (!res.ok) {
+      let detail = res.status + ' ' + res.statusText
+      try { const body = await res.json(); detail = body.error.code + ': ' + body.error.message } catch {}
+      if (res.status === 401 || res.status === 403 || res.status === 400) setConn('error', detail)
+      else scheduleReconnect(detail)
+      return
+    }
+    state.attempt = 0
+    setConn('live')
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()
+    let buffer = ''
+    try {
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) break
+        buffer += value
+        let end
+        while ((end = buffer.search(/\\r?\\n\\r?\\n/)) >= 0) {
+          const block = buffer.slice(0, end)
+          buffer = buffer.slice(end).replace(/^\\r?\\n\\r?\\n/, '')
+          const frame = parseFrame(block)
+          if (frame) deliver(frame)
+        }
+      }
+    } catch (err) {
+      if (controller.signal.aborted) return
+    }
+    if (controller.signal.aborted) return
+    scheduleReconnect('The stream was cut')
+  }
+
+  ui.form.addEventListener('submit', (e) => {
+    e.preventDefault()
+    localStorage.setItem(TOKEN_KEY, ui.token.value.trim())
+    localStorage.setItem(PATTERN_KEY, ui.pattern.value.trim())
+    state.lastId = ''
+    ui.lastId.textContent = '–'
+    state.attempt = 0
+    connect()
+  })
+  ui.type.addEventListener('change', () => {
+    for (const row of ui.rows.querySelectorAll('tr.event')) {
+      row.hidden = !visible(row.dataset.type)
+      const next = row.nextElementSibling
+      if (next && next.classList.contains('json')) next.hidden = row.hidden
+    }
+  })
+  ui.pause.addEventListener('click', () => {
+    state.paused = !state.paused
+    ui.pause.textContent = state.paused ? 'Resume' : 'Pause'
+    ui.pause.dataset.paused = String(state.paused)
+    if (!state.paused) {
+      for (const frame of state.held.splice(0)) render(frame)
+    }
+    updateCounts()
+  })
+  ui.clear.addEventListener('click', () => {
+    ui.rows.replaceChildren()
+    state.shown = 0
+    updateCounts()
+  })
+
+  const pollHealth = async () => {
+    try {
+      const res = await fetch(base + '/health/detailed', { cache: 'no-store' })
+      const body = await res.json()
+      ui.nats.textContent = body.nats.state
+      ui.nats.dataset.state = body.nats.state
+      ui.natsDetail.textContent = (body.nats.server || '') + ' · reconnects ' + body.nats.reconnects + (body.stream.ready ? '' : ' · stream not ready')
+    } catch {
+      ui.nats.textContent = 'unreachable'
+      ui.nats.dataset.state = 'unreachable'
+      ui.natsDetail.textContent = ''
+    }
+  }
+  pollHealth()
+  setInterval(pollHealth, HEALTH_POLL_MS)
+  if (ui.token.value) connect()
+  else setConn('idle', 'Enter a bridge token with a subscribe scope')
+})()
+`

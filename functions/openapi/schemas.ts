@@ -1,0 +1,117 @@
+import * as v from 'valibot'
+import { EntityType, Environment, IsoTimestamp, JsonObject, SemVer, Uuid } from '../../shared/domain'
+import { DEPLOYMENT_STATUSES } from '../domain/deployment-state'
+
+/**
+ * Request schemas the route modules keep private, restated for the reference; the OpenAPI test
+ * sends each example to the real app, so a drift shows up there.
+ */
+const Text = v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(2_000))
+const Cursor = v.optional(v.pipe(v.string(), v.maxLength(200), v.regex(/^[A-Za-z0-9_-]+$/)))
+const Limit = v.optional(v.pipe(v.string(), v.regex(/^\d{1,6}$/)))
+
+export const StartDeploymentBody = v.strictObject({
+  entity_id: Uuid,
+  environment: Environment,
+  version: v.optional(SemVer),
+})
+export const CompleteDeploymentBody = v.strictObject({})
+export const FailDeploymentBody = v.strictObject({ error: Text })
+export const RollbackDeploymentBody = v.strictObject({ reason: Text })
+export const DeleteEntityBody = v.strictObject({ reason: v.optional(v.pipe(v.string(), v.maxLength(2_000))) })
+export const ValidateEntityBody = v.strictObject({})
+export const RollbackSwapBody = v.strictObject({
+  reason: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(2_000))),
+})
+export const SwapValidateBody = v.looseObject({ from_entity_id: Uuid, to_entity_id: Uuid })
+
+export const ListEntitiesQuery = v.strictObject({
+  type: v.optional(EntityType),
+  status: v.optional(v.picklist(['active', 'deprecated', 'deleted'])),
+  name_prefix: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(200))),
+  cursor: Cursor,
+  limit: Limit,
+})
+export const ListDeploymentsQuery = v.strictObject({
+  entity_id: v.optional(Uuid),
+  environment: v.optional(Environment),
+  status: v.optional(v.picklist(DEPLOYMENT_STATUSES)),
+  cursor: Cursor,
+  limit: Limit,
+})
+export const ListSwapsQuery = v.strictObject({
+  status: v.optional(v.string()),
+  entity_id: v.optional(Uuid),
+  cursor: Cursor,
+  limit: Limit,
+})
+
+const Nullable = <S extends v.GenericSchema>(s: S) => v.nullable(s)
+
+export const EntityView = v.object({
+  id: Uuid,
+  name: v.string(),
+  type: EntityType,
+  version: SemVer,
+  description: v.string(),
+  config: JsonObject,
+  metadata: JsonObject,
+  status: v.picklist(['active', 'deprecated', 'deleted']),
+  validation: v.object({
+    status: v.string(),
+    results: v.unknown(),
+    validated_at: Nullable(IsoTimestamp),
+  }),
+  created_by: v.string(),
+  created_at: IsoTimestamp,
+  updated_at: IsoTimestamp,
+  deleted_at: Nullable(IsoTimestamp),
+})
+
+export const ValidationView = v.object({
+  entity_id: Uuid,
+  valid: v.boolean(),
+  results: v.array(v.object({ rule: v.string(), passed: v.boolean(), message: v.string() })),
+  entity: EntityView,
+})
+
+export const DeploymentView = v.object({
+  id: Uuid,
+  entity_id: Uuid,
+  environment: Environment,
+  version: SemVer,
+  status: v.picklist(DEPLOYMENT_STATUSES),
+  error: Nullable(v.string()),
+  rollback_reason: Nullable(v.string()),
+  started_by: v.string(),
+  started_at: IsoTimestamp,
+  finished_at: Nullable(IsoTimestamp),
+  rolled_back_at: Nullable(IsoTimestamp),
+  updated_at: IsoTimestamp,
+})
+
+export const SwapView = v.object({
+  swap_id: Uuid,
+  from_entity_id: Uuid,
+  to_entity_id: Uuid,
+  reason: v.string(),
+  initiated_by: v.string(),
+  validate_only: v.boolean(),
+  status: v.string(),
+  message: Nullable(v.string()),
+  error_code: Nullable(v.string()),
+  validation_results: Nullable(JsonObject),
+  executor_response: Nullable(JsonObject),
+  actor: v.string(),
+  created_at: IsoTimestamp,
+  updated_at: IsoTimestamp,
+  settled_at: Nullable(IsoTimestamp),
+  rolled_back_at: Nullable(IsoTimestamp),
+})
+
+export const page = <S extends v.GenericSchema>(item: S, key: 'items' | 'data' = 'items') =>
+  v.object({ [key]: v.array(item), next_cursor: Nullable(v.string()) })
+
+export const Health = v.object({ status: v.literal('ok') })
+export const HealthDetailed = v.looseObject({ status: v.string() })
+export const WebhookAccepted = v.looseObject({})
