@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import postgres from 'postgres'
@@ -71,6 +71,8 @@ const rel = (path: string) => relative(process.cwd(), path) || '.'
 const cleanups: (() => Promise<void> | void)[] = []
 let stopping: Promise<void> | undefined
 let registry: PidRegistry | undefined
+let releaseRunLock = () => {}
+let wroteStackFile = false
 setLaunchHook((proc) =>
   registry?.add(proc.name, proc.pid, { signal: proc.stopSignal, target: proc.stopTarget }),
 )
@@ -79,7 +81,7 @@ const shutdown = (code: number, why?: string): Promise<void> => {
   if (stopping) return stopping
   stopping = (async () => {
     if (why) console.log(`\n${why}`)
-    removeStackFile(STACK_FILE)
+    if (wroteStackFile) removeStackFile(STACK_FILE)
     for (const cleanup of cleanups.reverse()) await cleanup()
     for (const proc of [...launchedProcesses()].reverse()) {
       const started = performance.now()
@@ -90,6 +92,7 @@ const shutdown = (code: number, why?: string): Promise<void> => {
       )
     }
     registry?.clear()
+    releaseRunLock()
     process.exit(code)
   })()
   return stopping
@@ -127,6 +130,7 @@ const fail = async (err: unknown): Promise<never> => {
 
 const main = async () => {
   heading('Library local stack')
+  claimRunLock()
 
   if (flags.reset) {
     await step('reset', async (ctx) => {
@@ -292,6 +296,7 @@ const main = async () => {
   stack.pid = process.pid
   stack.started_at = new Date().toISOString()
   writeStackFile(STACK_FILE, stack)
+  wroteStackFile = true
 
   console.log(`\n${summaryBox('Local stack ready', summaryRows(stack))}`)
   if (stack.functions_url && stack.tokens?.api) {
@@ -331,6 +336,33 @@ const forwardRoutes = (functionsUrl: string) => [
   { subject: 'library.swap.failed', url: `${functionsUrl}/internal/swap/events`, reply: false },
 ]
 
+/** One `npm start` per state directory: a second one would take the first one's children for leftovers. */
+const claimRunLock = () => {
+  mkdirSync(LOCAL, { recursive: true })
+  const lock = join(LOCAL, 'start.pid')
+  const holder = existsSync(lock) ? Number(readFileSync(lock, 'utf8').trim()) : undefined
+  if (holder && holder !== process.pid && pidAlive(holder)) {
+    throw new Error(
+      `the local stack is already running (pid ${holder}). Stop it first (Ctrl-C there, or kill -TERM ${holder}), ` +
+        'or give this one its own STACK_DATA_DIR, STACK_LOCAL_DIR, BRIDGE_PORT and FUNCTIONS_PORT',
+    )
+  }
+  writeFileSync(lock, `${process.pid}\n`)
+  releaseRunLock = () => {
+    if (existsSync(lock) && readFileSync(lock, 'utf8').trim() === String(process.pid))
+      rmSync(lock, { force: true })
+  }
+}
+
+const pidAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@')
 
 const summaryRows = (stack: StackFile): SummaryRow[] => {
@@ -340,7 +372,9 @@ const summaryRows = (stack: StackFile): SummaryRow[] => {
     rows.push(['Docs', link(`${stack.functions_url}/docs`)])
   }
   if (stack.bridge_url) {
-    rows.push(['Console', link(`${stack.bridge_url}/console`)])
+    // the console takes its token from the fragment, which never reaches a server log
+    const admin = stack.tokens?.admin
+    rows.push(['Console', link(`${stack.bridge_url}/console${admin ? `#token=${admin}` : ''}`)])
     rows.push(['Bridge', link(stack.bridge_url)])
   }
   rows.push([
