@@ -21,7 +21,16 @@ export default defineConfig({
         test: {
           name: 'node',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/functions/**', '**/node_modules/**'],
+          exclude: ['test/functions/**', 'test/reliability/**', '**/node_modules/**'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'reliability',
+          include: ['test/reliability/**/*.test.ts'],
+          globalSetup: ['test/reliability/global-setup.ts'],
+          testTimeout: 180_000,
         },
       },
       {

@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { report, SOAK, scaled, tally } from './report'
+import {
+  api,
+  type FunctionsStack,
+  fireCron,
+  newEntity,
+  pendingOutbox,
+  startFunctionsStack,
+} from './support/functions-stack'
+import { runLoad, sleep, waitFor, waitForOk } from './support/load'
+import { streamEvents } from './support/stream'
+
+const ENTITIES = scaled(2_000, 10_000)
+/** The bridge scenario repeats the same checks; its short form needs fewer entities to show them. */
+const BRIDGE_ENTITIES = scaled(1_000, 10_000)
+const CONCURRENCY = 16
+const OUTAGE_MS = 3_000
+
+let stack: FunctionsStack
+
+beforeAll(async () => {
+  stack = await startFunctionsStack()
+}, 180_000)
+
+afterAll(async () => {
+  await stack?.cleanup()
+}, 60_000)
+
+const createEntities = (total: number, prefix: string, onProgress: (sent: number) => void) =>
+  runLoad({
+    total,
+    concurrency: CONCURRENCY,
+    onProgress,
+    send: async () => {
+      const res = await api(stack, 'POST', '/api/v1/entities', newEntity(prefix))
+      return res.status === 201
+        ? { ok: true, value: String(res.body?.id) }
+        : { ok: false, status: res.status }
+    },
+  })
+
+/** Fires the Cron Trigger until no event of this scenario is left undelivered; returns how long it took. */
+const drain = async (prefix: string) => {
+  const started = Date.now()
+  await waitFor(
+    async () => {
+      await fireCron(stack)
+      return (await pendingOutbox(stack.sql, prefix)) === 0 ? true : undefined
+    },
+    `the outbox of ${prefix} to drain`,
+    180_000,
+    500,
+  )
+  return Date.now() - started
+}
+
+/**
+ * Runs the load with `fault` started once a quarter of it is sent, drains the outbox, and checks
+ * that every committed entity has exactly one entity.registered in the stream.
+ */
+const underFault = async (scenario: string, total: number, prefix: string, fault: () => Promise<number>) => {
+  let faultRun: Promise<number> | undefined
+  const load = await createEntities(total, prefix, (sent) => {
+    if (!faultRun && sent >= total / 4) faultRun = fault()
+  })
+  const recoveryMs = await (faultRun ?? fault())
+  const drainMs = await drain(prefix)
+
+  const committed = (
+    await stack.sql<{ id: string }[]>`select id::text as id from entities where name like ${`${prefix}-%`}`
+  ).map((r) => r.id)
+  const registered = (await streamEvents(stack.nats.url)).filter(
+    (m) => m.event.event_type === 'entity.registered' && committed.includes(m.event.entity_id ?? ''),
+  )
+  const perEntity = new Map<string, number>()
+  for (const m of registered) perEntity.set(m.event.entity_id!, (perEntity.get(m.event.entity_id!) ?? 0) + 1)
+  const byEventId = tally(
+    [],
+    registered.map((m) => m.event.event_id),
+  )
+  const lostEntities = load.acked.filter((id) => !perEntity.has(id))
+  const figures = report({
+    scenario,
+    sent: load.sent,
+    acked: load.acked.length,
+    received: byEventId.received,
+    lost: lostEntities.length,
+    duplicated: byEventId.duplicated,
+    recovery_ms: recoveryMs,
+    notes: {
+      committed: committed.length,
+      drain_ms: drainMs,
+      refused: [...load.failures.values()].reduce((a, b) => a + b, 0),
+    },
+  })
+  expect(load.failures).toEqual(new Map())
+  expect(load.acked).toHaveLength(total)
+  expect(new Set(committed)).toEqual(new Set(load.acked))
+  expect(figures.lost).toBe(0)
+  expect(figures.duplicated).toBe(0)
+  expect([...perEntity.values()].every((n) => n === 1)).toBe(true)
+  expect(perEntity.size).toBe(committed.length)
+  expect(registered.every((m) => m.msgId === m.event.event_id)).toBe(true)
+  expect(await pendingOutbox(stack.sql)).toBe(0)
+}
+
+describe('outbox under faults', () => {
+  it(
+    `NATS killed (-9) mid-stream: ${ENTITIES} entities, every committed one has exactly one event`,
+    async () => {
+      await underFault('1 nats kill -9', ENTITIES, 'nats-kill', async () => {
+        await stack.nats.kill()
+        await sleep(OUTAGE_MS)
+        const restarted = Date.now()
+        await stack.nats.restart()
+        await waitForOk(`${stack.bridge.url}/ready`)
+        return Date.now() - restarted
+      })
+    },
+    SOAK ? 900_000 : 180_000,
+  )
+
+  it(
+    `bridge killed (-9) mid-stream: ${BRIDGE_ENTITIES} entities, backlog drains to 0`,
+    async () => {
+      await underFault('2 bridge kill -9', BRIDGE_ENTITIES, 'bridge-kill', async () => {
+        await stack.bridge.kill()
+        await sleep(OUTAGE_MS)
+        const restarted = Date.now()
+        await stack.bridge.restart()
+        await waitForOk(`${stack.bridge.url}/ready`)
+        return Date.now() - restarted
+      })
+    },
+    SOAK ? 900_000 : 180_000,
+  )
+})

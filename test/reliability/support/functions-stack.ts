@@ -1,0 +1,180 @@
+import { createHash, randomUUID } from 'node:crypto'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import postgres from 'postgres'
+import { type PgWsRelay, startPgWsRelay } from '../../../scripts/lib/pg-ws-relay'
+import { type RunningFunctions, startFunctions } from '../../../scripts/lib/stack/functions'
+import { type BridgeProcess, startBridgeProcess } from '../../support/bridge-process'
+import { getFreePort } from '../../support/free-port'
+import { type NatsServerHandle, startNatsServer } from '../../support/nats-server'
+import { createTestDatabase, startPostgres } from '../../support/postgres'
+
+const ROOT = join(import.meta.dirname, '../../..')
+
+export const SECRETS = {
+  apiKey: 'reliability-api-key-7d1e0c9b8a',
+  bridgeToken: 'reliability-functions-token-5f4e3d2c1b',
+  adminToken: 'reliability-admin-token-9a8b7c6d5e',
+  webhookSecret: `whsec_${Buffer.from('reliability-webhook-secret-0123456789').toString('base64')}`,
+}
+
+export interface FunctionsStack {
+  nats: NatsServerHandle
+  bridge: BridgeProcess
+  functions: RunningFunctions
+  functionsUrl: string
+  sql: postgres.Sql
+  relay(): PgWsRelay
+  /** Closes the relay the functions reach Postgres through: the database is gone for them. */
+  stopDatabasePath(): Promise<void>
+  /** Opens it again on the same port. */
+  startDatabasePath(): Promise<void>
+  /** Everything wrangler dev (the functions) wrote so far. */
+  functionsLog(): Promise<string>
+  cleanup(): Promise<void>
+}
+
+/**
+ * nats-server, Postgres with a migrated database, the WebSocket relay, a bridge process and the
+ * functions under `wrangler dev`; the Cron Trigger is fired by the tests (`drain`), not by a timer.
+ */
+export const startFunctionsStack = async (): Promise<FunctionsStack> => {
+  const stops: Array<() => Promise<unknown>> = []
+  const cleanup = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch((err) => console.error('cleanup:', err))
+  }
+  try {
+    const workDir = await mkdtemp(join(tmpdir(), 'reliability-'))
+    stops.push(() => rm(workDir, { recursive: true, force: true }))
+    const nats = await startNatsServer()
+    stops.push(() => nats.cleanup())
+    const pg = await startPostgres()
+    stops.push(() => pg.stop())
+    const database = await createTestDatabase(pg.url, 'reliability')
+    stops.push(() => database.drop())
+    const target = new URL(database.url)
+    const relayOptions = { pgHost: target.hostname, pgPort: Number(target.port || 5432) }
+    let relay = await startPgWsRelay(relayOptions)
+    const relayPort = relay.port
+    let relayOpen = true
+    stops.push(async () => {
+      if (relayOpen) await relay.close()
+    })
+
+    const [bridgePort, functionsPort] = [await getFreePort(), await getFreePort()]
+    const bridge = await startBridgeProcess({
+      natsUrl: nats.url,
+      port: bridgePort,
+      waitFor: 'ready',
+      tokens: {
+        functions: { token: SECRETS.bridgeToken, publish: ['library.>'], request: ['library.>'] },
+        admin: { token: SECRETS.adminToken, publish: ['>'], request: ['>'], subscribe: ['>'] },
+      },
+      env: { BRIDGE_PUBLISH_TIMEOUT_MS: '2000' },
+    })
+    stops.push(() => bridge.stop())
+
+    const logFile = join(workDir, 'functions.log')
+    const functions = await startFunctions({
+      root: ROOT,
+      port: functionsPort,
+      vars: {
+        DATABASE_URL: database.url,
+        PG_WS_PROXY: `127.0.0.1:${relayPort}`,
+        BRIDGE_URL: bridge.url,
+        BRIDGE_TOKEN: SECRETS.bridgeToken,
+        BRIDGE_TIMEOUT_MS: '4000',
+        API_KEYS: JSON.stringify([
+          {
+            name: 'reliability',
+            sha256: createHash('sha256').update(SECRETS.apiKey).digest('hex'),
+            scopes: ['read', 'write'],
+          },
+        ]),
+        WEBHOOK_SOURCES: JSON.stringify({ monitor: { secrets: [SECRETS.webhookSecret], allow: ['*'] } }),
+      },
+      envFile: join(workDir, 'functions.env'),
+      persistDir: join(workDir, 'wrangler'),
+      logFile,
+      cronIntervalMs: 3_600_000,
+    })
+    stops.push(async () => {
+      functions.stopCron()
+      await functions.process.stop()
+    })
+    const sql = postgres(database.url, { max: 2, onnotice: () => {} })
+    stops.push(() => sql.end({ timeout: 2 }))
+
+    return {
+      nats,
+      bridge,
+      functions,
+      functionsUrl: functions.url,
+      sql,
+      relay: () => relay,
+      stopDatabasePath: async () => {
+        relayOpen = false
+        await relay.close()
+      },
+      startDatabasePath: async () => {
+        relay = await startPgWsRelay({ ...relayOptions, port: relayPort })
+        relayOpen = true
+      },
+      functionsLog: () => readFile(logFile, 'utf8'),
+      cleanup,
+    }
+  } catch (err) {
+    await cleanup()
+    throw err
+  }
+}
+
+export const api = async (
+  stack: Pick<FunctionsStack, 'functionsUrl'>,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) => {
+  const res = await fetch(`${stack.functionsUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${SECRETS.apiKey}`, 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  })
+  const text = await res.text()
+  let json: unknown
+  try {
+    json = text ? JSON.parse(text) : undefined
+  } catch {
+    json = undefined
+  }
+  return { status: res.status, headers: res.headers, text, body: json as Record<string, unknown> | undefined }
+}
+
+export const newEntity = (prefix: string) => ({
+  name: `${prefix}-${randomUUID()}`,
+  type: 'strategy',
+  version: '1.0.0',
+  description: 'reliability load',
+  config: { symbols: ['AAPL'], max_position: 10 },
+})
+
+/** Fires the Cron Trigger (the outbox drain) once. */
+export const fireCron = async (stack: Pick<FunctionsStack, 'functionsUrl'>) => {
+  const res = await fetch(`${stack.functionsUrl}/__scheduled?cron=${encodeURIComponent('* * * * *')}`, {
+    signal: AbortSignal.timeout(60_000),
+  })
+  await res.arrayBuffer()
+  return res.status
+}
+
+export const pendingOutbox = async (sql: postgres.Sql, namePrefix?: string) => {
+  const [row] = namePrefix
+    ? await sql<{ n: number }[]>`
+        select count(*)::int as n from outbox
+         where delivered_at is null and payload->>'entity_name' like ${`${namePrefix}-%`}`
+    : await sql<{ n: number }[]>`select count(*)::int as n from outbox where delivered_at is null`
+  return row?.n ?? 0
+}
