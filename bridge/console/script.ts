@@ -60,6 +60,7 @@ export const consoleScript = `(() => {
     row.dataset.type = eventType
     if (id) row.dataset.id = id
     if (isObject && event.entity_id) row.dataset.entity = event.entity_id
+    if (isObject && event.event_id) row.dataset.eventId = event.event_id
     const badge = document.createElement('span')
     badge.className = 'type'
     badge.dataset.group = eventType.split('.')[0]

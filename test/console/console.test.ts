@@ -1,0 +1,157 @@
+import { createHash, randomUUID } from 'node:crypto'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect, type NatsConnection } from 'nats'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RunningFunctions, startFunctions } from '../../scripts/lib/stack/functions'
+import { createEvent } from '../../shared/events'
+import { subjectFor } from '../../shared/subjects'
+import { getFreePort } from '../support/free-port'
+import { startStackForTests, type TestStack } from '../support/stack'
+import { launchChromium } from './chromium'
+
+const ROOT = join(import.meta.dirname, '../..')
+const OUTPUT_DIR = join(ROOT, 'test-output')
+const API_KEY = 'console-test-api-key-0123456789'
+const WAIT_MS = 30_000
+
+let stack: TestStack
+let functions: RunningFunctions
+let workDir: string
+let browser: Browser
+let page: Page
+let nc: NatsConnection
+
+const createEntity = async (name: string) => {
+  const res = await fetch(`${functions.url}/api/v1/entities`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name, type: 'strategy', version: '1.0.0', config: { symbols: ['AAPL'] } }),
+    signal: AbortSignal.timeout(60_000),
+  })
+  expect(res.status).toBe(201)
+  const body = (await res.json()) as { id: string }
+  return body.id
+}
+
+const publishDirect = async (entityId: string) => {
+  const event = createEvent({
+    event_type: 'entity.updated',
+    entity_id: entityId,
+    data: { changes: { description: { from: '', to: 'changed while the bridge was away' } } },
+  })
+  await nc.jetstream().publish(subjectFor('entity.updated'), JSON.stringify(event), { msgID: event.event_id })
+  return event.event_id
+}
+
+const rowFor = (type: string, entityId: string) =>
+  page.locator(`tr.event[data-type="${type}"][data-entity="${entityId}"]`)
+
+beforeAll(async () => {
+  stack = await startStackForTests({ databasePrefix: 'console' })
+  workDir = await mkdtemp(join(tmpdir(), 'console-test-'))
+  functions = await startFunctions({
+    root: ROOT,
+    port: await getFreePort(),
+    vars: {
+      DATABASE_URL: stack.databaseUrl,
+      PG_WS_PROXY: stack.pgWsProxy,
+      BRIDGE_URL: stack.bridgeUrl,
+      BRIDGE_TOKEN: stack.bridgeTokens.functions.token,
+      API_KEYS: JSON.stringify([
+        {
+          name: 'console-tests',
+          sha256: createHash('sha256').update(API_KEY).digest('hex'),
+          scopes: ['read', 'write'],
+        },
+      ]),
+    },
+    envFile: join(workDir, 'functions.env'),
+    persistDir: join(workDir, 'wrangler'),
+    logFile: join(workDir, 'functions.log'),
+    cronIntervalMs: 3_600_000,
+  })
+  nc = await connect({ servers: stack.natsUrl })
+  browser = await launchChromium()
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+  await mkdir(OUTPUT_DIR, { recursive: true })
+}, 240_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await nc?.close()
+  functions?.stopCron()
+  await functions?.process.stop()
+  await stack?.cleanup()
+  if (workDir) await rm(workDir, { recursive: true, force: true })
+}, 60_000)
+
+describe('live event console in Chromium', () => {
+  it('shows an entity created through the API, live, with its JSON', async () => {
+    await page.goto(`${stack.bridgeUrl}/console#token=${stack.bridgeTokens.admin.token}`)
+    // The token moves to localStorage and out of the address bar.
+    expect(new URL(page.url()).hash).toBe('')
+    await page.locator('#conn-state[data-state="live"]').waitFor({ timeout: WAIT_MS })
+    await page.locator('#nats-state[data-state="connected"]').waitFor({ timeout: WAIT_MS })
+
+    const name = `console-${randomUUID().slice(0, 8)}`
+    const id = await createEntity(name)
+    const row = rowFor('entity.registered', id)
+    await row.waitFor({ timeout: WAIT_MS })
+    await expect(row.locator('td').nth(2).textContent()).resolves.toBe('library.entity.registered')
+    await expect(row.locator('td').nth(3).textContent()).resolves.toContain(name)
+
+    await row.click()
+    const json = await page.locator('tr.json pre').first().textContent()
+    expect(JSON.parse(json ?? '')).toMatchObject({
+      event_type: 'entity.registered',
+      entity_id: id,
+      entity_name: name,
+    })
+    await page.screenshot({ path: join(OUTPUT_DIR, 'console-live.png'), fullPage: true })
+  })
+
+  it('filters by type, pauses and resumes without losing events', async () => {
+    const id = await createEntity(`console-${randomUUID().slice(0, 8)}`)
+    await rowFor('entity.registered', id).waitFor({ timeout: WAIT_MS })
+
+    await page.selectOption('#type-filter', 'entity.updated')
+    expect(await rowFor('entity.registered', id).isHidden()).toBe(true)
+    await page.selectOption('#type-filter', '')
+    expect(await rowFor('entity.registered', id).isVisible()).toBe(true)
+
+    await page.click('#pause')
+    await publishDirect(id)
+    await page.locator('#counts', { hasText: '(1 held)' }).waitFor({ timeout: WAIT_MS })
+    expect(await rowFor('entity.updated', id).count()).toBe(0)
+    await page.click('#pause')
+    await rowFor('entity.updated', id).waitFor({ timeout: WAIT_MS })
+  })
+
+  it('resumes after the bridge goes away with the events published meanwhile, no gap and no repeat', async () => {
+    const id = await createEntity(`console-${randomUUID().slice(0, 8)}`)
+    await rowFor('entity.registered', id).waitFor({ timeout: WAIT_MS })
+    const reconnectsBefore = Number(await page.locator('#reconnects').textContent())
+
+    await stack.bridge.stop()
+    await page.locator('#conn-state[data-state="reconnecting"]').waitFor({ timeout: WAIT_MS })
+    await page.locator('#nats-state[data-state="unreachable"]').waitFor({ timeout: WAIT_MS })
+    const missed = [await publishDirect(id), await publishDirect(id)]
+
+    await stack.bridge.restart()
+    await page.locator('#conn-state[data-state="live"]').waitFor({ timeout: WAIT_MS })
+    for (const eventId of missed) {
+      await page.locator(`tr.event[data-event-id="${eventId}"]`).waitFor({ timeout: WAIT_MS })
+    }
+    const shown = await page
+      .locator(`tr.event[data-entity="${id}"]`)
+      .evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.eventId))
+    expect(shown).toHaveLength(3)
+    expect(shown.slice(0, 2).reverse()).toEqual(missed)
+    expect(Number(await page.locator('#reconnects').textContent())).toBeGreaterThan(reconnectsBefore)
+    await page.locator('#nats-state[data-state="connected"]').waitFor({ timeout: WAIT_MS })
+    await page.screenshot({ path: join(OUTPUT_DIR, 'console-after-reconnect.png'), fullPage: true })
+  })
+})

@@ -1,0 +1,94 @@
+import * as v from 'valibot'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createApp } from '../../bridge/app'
+import { loadConfig } from '../../bridge/config'
+import { createLogger } from '../../bridge/logger'
+import { createMetrics } from '../../bridge/metrics'
+import { NatsConnectionHolder } from '../../bridge/nats/connection'
+import { StreamKeeper } from '../../bridge/nats/stream'
+import { bridgeDocument } from '../../bridge/openapi/document'
+import { BRIDGE_OPERATIONS, PublishBody } from '../../bridge/openapi/operations'
+import { type InProcessBridge, startInProcessBridge } from '../sse/in-process-bridge'
+import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
+import { documentedRoutes, exampleProblems, registeredRoutes } from './coverage'
+
+/** The app as main.ts builds it, not connected: enough to list its routes and serve the reference. */
+const offlineApp = () => {
+  const config = loadConfig({
+    NATS_URL: 'nats://127.0.0.1:1',
+    LOG_LEVEL: 'silent',
+    BRIDGE_TOKENS: JSON.stringify({ t: { token: 'openapi-test-token-0123456789', subscribe: ['>'] } }),
+  })
+  const logger = createLogger(config.logLevel)
+  const metrics = createMetrics({ defaultMetrics: false })
+  const nats = new NatsConnectionHolder({ config: config.nats, logger, metrics })
+  const stream = new StreamKeeper(nats, config.stream, logger, metrics)
+  return createApp({ config, nats, stream, logger, metrics })
+}
+
+describe('bridge OpenAPI document', () => {
+  const app = offlineApp()
+  const doc = bridgeDocument()
+
+  it('describes every route the app registers, and no other', () => {
+    const registered = registeredRoutes(app.routes)
+    expect(registered.length).toBeGreaterThan(5)
+    expect(documentedRoutes(doc)).toEqual(registered)
+  })
+
+  it('has examples that validate against their schemas', () => {
+    expect(exampleProblems(BRIDGE_OPERATIONS)).toEqual([])
+    expect(v.safeParse(PublishBody, { events: [] }).success).toBe(false)
+  })
+
+  it('serves the document at /openapi.json and a self-contained reference at /docs', async () => {
+    const json = await app.request('/openapi.json')
+    expect(json.status).toBe(200)
+    expect(await json.json()).toEqual(doc)
+    const docs = await app.request('/docs')
+    expect(docs.status).toBe(200)
+    const html = await docs.text()
+    expect(html).toContain('openapi.json')
+    expect(html).not.toMatch(/(src|href)=["']?(https?:)?\/\//)
+  })
+
+  it('serves the console and its assets without any outside reference', async () => {
+    for (const path of ['/console', '/console/app.js', '/console/app.css']) {
+      const res = await app.request(path)
+      expect(res.status, path).toBe(200)
+      expect(await res.text(), path).not.toMatch(/https?:\/\//)
+    }
+    expect((await app.request('/console')).headers.get('content-security-policy')).toContain(
+      "connect-src 'self'",
+    )
+  })
+})
+
+describe('bridge OpenAPI examples against the real bridge', () => {
+  let nats: NatsServerHandle
+  let bridge: InProcessBridge
+
+  beforeAll(async () => {
+    nats = await startNatsServer()
+    bridge = await startInProcessBridge(nats.url)
+  }, 60_000)
+
+  afterAll(async () => {
+    await bridge?.stop()
+    await nats?.cleanup()
+  })
+
+  it('accepts the publish examples with 202 and a stream sequence per event', async () => {
+    const publish = BRIDGE_OPERATIONS.find((op) => op.path === '/v1/events')!
+    for (const example of publish.examples ?? []) {
+      const res = await fetch(`${bridge.url}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bridge.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(example.body),
+      })
+      expect(res.status, example.summary).toBe(202)
+      const body = (await res.json()) as { results: Array<{ seq: number }> }
+      expect(body.results[0]?.seq).toBeGreaterThan(0)
+    }
+  })
+})
