@@ -59,6 +59,8 @@ if (!bridgeUrl || !token) {
 if (!bridgeUrl) fatal('no bridge URL: the stack file has no bridge_url; pass --url')
 if (!token) fatal('no token: the stack file has no admin token; pass --token')
 
+const IDLE_TIMEOUT_MS = 60_000
+
 const pretty = !flags.json && colorEnabled(process.stdout)
 
 interface SseFrame {
@@ -68,11 +70,15 @@ interface SseFrame {
 }
 
 /** Splits an SSE byte stream into frames (https://html.spec.whatwg.org/multipage/server-sent-events.html). */
-async function* readFrames(body: ReadableStream<Uint8Array>): AsyncGenerator<SseFrame> {
+async function* readFrames(
+  body: ReadableStream<Uint8Array>,
+  onActivity: () => void,
+): AsyncGenerator<SseFrame> {
   const decoder = new TextDecoder()
   let buffer = ''
   let frame: { id?: string; event?: string; data: string[] } = { data: [] }
   for await (const chunk of body) {
+    onActivity()
     buffer += decoder.decode(chunk, { stream: true })
     const lines = buffer.split(/\r\n|\r|\n/)
     buffer = lines.pop() ?? ''
@@ -166,13 +172,24 @@ const run = async () => {
 
   for (;;) {
     let reason: string
+    let idle: NodeJS.Timeout | undefined
     try {
       const headers: Record<string, string> = {
         authorization: `Bearer ${token}`,
         accept: 'text/event-stream',
       }
       if (lastId !== undefined) headers['last-event-id'] = lastId
-      const res = await fetch(url, { headers, signal: controller.signal })
+      // the bridge sends heartbeats; silence this long means a dead connection that never said so
+      const connection = new AbortController()
+      const touch = () => {
+        clearTimeout(idle)
+        idle = setTimeout(() => connection.abort(), IDLE_TIMEOUT_MS)
+      }
+      touch()
+      const res = await fetch(url, {
+        headers,
+        signal: AbortSignal.any([controller.signal, connection.signal]),
+      })
       if (res.status === 200 && res.body) {
         if (attempt > 0 || lastId === undefined) {
           status(
@@ -182,7 +199,7 @@ const run = async () => {
           )
         }
         attempt = 0
-        for await (const frame of readFrames(res.body)) {
+        for await (const frame of readFrames(res.body, touch)) {
           if (frame.event === 'error') {
             status(`the bridge ended the stream: ${frame.data}`)
             continue
@@ -205,11 +222,15 @@ const run = async () => {
       }
     } catch (err) {
       if (controller.signal.aborted) return
+      const error = err as Error
       reason =
-        (err as Error).cause instanceof Error
-          ? ((err as Error).cause as Error).message
-          : (err as Error).message
+        error.name === 'AbortError'
+          ? `no data for ${IDLE_TIMEOUT_MS / 1_000} s`
+          : error.cause instanceof Error
+            ? error.cause.message
+            : error.message
     }
+    clearTimeout(idle)
     const delay = backoffDelay(attempt, { initialMs: 500, maxMs: 10_000 })
     attempt += 1
     status(
