@@ -147,11 +147,34 @@ describe('live event console in Chromium', () => {
     }
     const shown = await page
       .locator(`tr.event[data-entity="${id}"]`)
-      .evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.eventId))
+      .evaluateAll((rows: Array<{ getAttribute(name: string): string | null }>) =>
+        rows.map((row) => row.getAttribute('data-event-id')),
+      )
     expect(shown).toHaveLength(3)
     expect(shown.slice(0, 2).reverse()).toEqual(missed)
     expect(Number(await page.locator('#reconnects').textContent())).toBeGreaterThan(reconnectsBefore)
     await page.locator('#nats-state[data-state="connected"]').waitFor({ timeout: WAIT_MS })
     await page.screenshot({ path: join(OUTPUT_DIR, 'console-after-reconnect.png'), fullPage: true })
+  })
+
+  it('reconnects with a new subject pattern and shows only what it matches', async () => {
+    await page.fill('#pattern', 'library.deployment.>')
+    await page.click('#connect')
+    await page.locator('#last-id', { hasText: '–' }).waitFor({ timeout: WAIT_MS })
+    await page.locator('#conn-state[data-state="live"]').waitFor({ timeout: WAIT_MS })
+
+    const entityId = randomUUID()
+    await publishDirect(entityId)
+    const deployment = createEvent({
+      event_type: 'deployment.started',
+      entity_id: entityId,
+      deployment_id: randomUUID(),
+      data: { environment: 'paper', version: '1.0.0' },
+    })
+    await nc.jetstream().publish(subjectFor('deployment.started'), JSON.stringify(deployment), {
+      msgID: deployment.event_id,
+    })
+    await page.locator(`tr.event[data-event-id="${deployment.event_id}"]`).waitFor({ timeout: WAIT_MS })
+    expect(await rowFor('entity.updated', entityId).count()).toBe(0)
   })
 })
