@@ -25,6 +25,7 @@ section.op h3 { margin:0 0 6px; font:600 15px ui-monospace, monospace; }
 pre { background:var(--card); padding:8px 10px; border-radius:6px; overflow:auto; font-size:12px; max-height:320px; }
 table { border-collapse:collapse; width:100%; font-size:13px; }
 td, th { border-bottom:1px solid var(--line); padding:4px 6px; text-align:left; vertical-align:top; }
+td code { word-break:break-all; font-size:12px; }
 details { margin:6px 0; } summary { cursor:pointer; color:var(--muted); }
 input, textarea, select, button { font:inherit; color:inherit; background:var(--bg); border:1px solid var(--line); border-radius:4px; padding:4px 6px; }
 textarea { width:100%; min-height:120px; font:12px ui-monospace, monospace; }
