@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { errorBody, HttpError } from '../shared/http-error'
+import { databaseUnavailable } from './db/unavailable'
 import type { HonoEnv } from './env'
 import { log } from './log'
 import { requireApiKey } from './middleware/api-key'
@@ -29,6 +30,15 @@ export const createApp = () => {
     await next()
   })
 
+  // Hono hands only Error instances to onError; anything else thrown would escape as an uncaught exception
+  app.use(async function normalizeThrown(_c, next) {
+    try {
+      await next()
+    } catch (err) {
+      throw databaseUnavailable(err) ?? (err instanceof Error ? err : new Error(String(err)))
+    }
+  })
+
   app.route('/health', healthRoutes)
   app.route('/', functionsOpenApiRoutes)
 
@@ -43,8 +53,9 @@ export const createApp = () => {
 
   app.notFound((c) => c.json(errorBody('not_found', 'No such route', c.get('requestId')), 404))
 
-  app.onError((err, c) => {
+  app.onError((thrown, c) => {
     const requestId = c.get('requestId') ?? crypto.randomUUID()
+    const err = databaseUnavailable(thrown) ?? thrown
     if (err instanceof HttpError) {
       if (err.status >= 500) log.error(err.message, { code: err.code, request_id: requestId })
       return c.json(

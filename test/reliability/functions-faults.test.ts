@@ -136,3 +136,54 @@ describe('outbox under faults', () => {
     SOAK ? 900_000 : 180_000,
   )
 })
+
+describe('database down for the functions', () => {
+  it('answers 503 database_unavailable in JSON, writes nothing, and serves again once it is back', async () => {
+    const counts = async () => {
+      const [row] = await stack.sql<{ entities: number; outbox: number }[]>`
+        select (select count(*)::int from entities) as entities, (select count(*)::int from outbox) as outbox`
+      return row!
+    }
+    const before = await counts()
+    await stack.stopDatabasePath()
+    const calls = [
+      () => api(stack, 'POST', '/api/v1/entities', newEntity('db-down')),
+      () => api(stack, 'GET', '/api/v1/entities'),
+      () => api(stack, 'POST', '/api/v1/deployments', { entity_id: crypto.randomUUID(), environment: 'dev' }),
+    ]
+    const started = Date.now()
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => calls[i % calls.length]!()))
+    const slowestMs = Date.now() - started
+    for (const res of answers) {
+      expect(res.status, res.text).toBe(503)
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/)
+      expect(res.body).toMatchObject({
+        error: { code: 'database_unavailable', message: expect.any(String), request_id: expect.any(String) },
+      })
+      expect(res.text).not.toMatch(/at \w+ \(|postgres:\/\/|\.ts:\d+/)
+    }
+    const health = await api(stack, 'GET', '/health/detailed')
+    expect(health.body).toMatchObject({ status: 'degraded', database: { status: 'down' } })
+
+    const restarted = Date.now()
+    await stack.startDatabasePath()
+    const created = await waitFor(async () => {
+      const res = await api(stack, 'POST', '/api/v1/entities', newEntity('db-back'))
+      return res.status === 201 ? res : undefined
+    }, 'the functions to serve again')
+    const recoveryMs = Date.now() - restarted
+    const after = await counts()
+    expect(after).toEqual({ entities: before.entities + 1, outbox: before.outbox + 1 })
+    report({
+      scenario: '5 database down',
+      sent: answers.length + 1,
+      acked: 1,
+      received: after.entities - before.entities,
+      lost: 0,
+      duplicated: 0,
+      recovery_ms: recoveryMs,
+      notes: { refused_503: answers.length, slowest_refusal_ms: slowestMs, partial_writes: 0 },
+    })
+    expect(created.body?.id).toEqual(expect.any(String))
+  })
+})

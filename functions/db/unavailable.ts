@@ -1,0 +1,29 @@
+import { HttpError } from '../../shared/http-error'
+
+// SQLSTATE class 08 (connection exception), server shutting down or not accepting connections yet,
+// too many connections
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300)$/
+const CONNECTION_FAILURE =
+  /Network connection lost|Connection terminated|timeout exceeded when trying to connect|All attempts to open a WebSocket|ECONNREFUSED|ECONNRESET|socket hang up|Client has encountered a connection error|Cannot use a pool after calling end/i
+
+/**
+ * The Neon driver reports a WebSocket that cannot reach the database as a bare ErrorEvent, and the
+ * pg client as an Error or a SQLSTATE; all of them mean the database is unreachable, not a bug.
+ */
+export const databaseUnavailable = (err: unknown): HttpError | undefined => {
+  if (err instanceof HttpError || typeof err !== 'object' || err === null) return undefined
+  const { code, message, type } = err as { code?: unknown; message?: unknown; type?: unknown }
+  const isErrorEvent = !(err instanceof Error) && type === 'error'
+  const matches =
+    isErrorEvent ||
+    (typeof code === 'string' && UNAVAILABLE_SQLSTATE.test(code)) ||
+    (typeof message === 'string' && CONNECTION_FAILURE.test(message))
+  if (!matches) return undefined
+  return new HttpError(
+    503,
+    'database_unavailable',
+    'The database is unavailable; nothing was written, retry later',
+    undefined,
+    { 'Retry-After': '5' },
+  )
+}
