@@ -4,12 +4,13 @@ import { parseArgs } from 'node:util'
 import postgres from 'postgres'
 import { applyMigrations } from '../functions/db/migrate'
 import { isLoopbackHost, startPgWsRelay } from './lib/pg-ws-relay'
-import { bold, dim, gray, red, yellow } from './lib/stack/ansi'
+import { blue, bold, cyan, dim, gray, green, magenta, red, yellow } from './lib/stack/ansi'
 import { bridgeExists, startBridge } from './lib/stack/bridge'
 import { loadDevSecrets, sha256Hex } from './lib/stack/dev-secrets'
 import { executorExists, startExecutor } from './lib/stack/executor'
 import { functionsExist, startFunctions } from './lib/stack/functions'
 import { PidRegistry } from './lib/stack/leftovers'
+import { formatLogLine } from './lib/stack/log-lines'
 import { launchedProcesses, setLaunchHook } from './lib/stack/managed-process'
 import { ensureNatsServerBin, startEmbeddedNats } from './lib/stack/nats'
 import { dataDir, localDir, ROOT, stackFilePath } from './lib/stack/paths'
@@ -163,7 +164,7 @@ const main = async () => {
       ctx.detail(`${process.env.NATS_URL} ${dim('(NATS_URL, not started here)')}`)
       return process.env.NATS_URL
     }
-    const bin = ensureNatsServerBin((text) => console.log(`  ${yellow('!')} ${text}`))
+    const bin = ensureNatsServerBin(ctx.say)
     const nats = await startEmbeddedNats({
       bin,
       storeDir: join(DATA, 'nats'),
@@ -313,9 +314,9 @@ const main = async () => {
   console.log(`\n${bold('ready')}`)
 
   if (!flags.quiet) {
-    const colours = [yellow, link, gray, dim]
+    const colours = [cyan, magenta, blue, yellow, green]
     launchedProcesses().forEach((proc, i) => {
-      proc.echo((colours[i % colours.length] ?? dim)(`[${proc.name}]`))
+      proc.echo((colours[i % colours.length] ?? dim)(`[${proc.name}]`), formatLogLine)
     })
   }
   // a component that dies takes the stack down: a half-running stack is more confusing than none

@@ -41,6 +41,8 @@ export const startBridge = async (opts: {
     BRIDGE_PORT: String(opts.port),
     BRIDGE_TOKENS: JSON.stringify(opts.tokens),
     LOG_LEVEL: process.env.BRIDGE_LOG_LEVEL ?? 'info',
+    // local webhook receivers (http://127.0.0.1:…) are the norm in development
+    WEBHOOK_ALLOW_PRIVATE_HOSTS: process.env.WEBHOOK_ALLOW_PRIVATE_HOSTS ?? 'true',
   }
   delete env.BRIDGE_TOKENS_FILE
   if (opts.forward && opts.forward.routes.length > 0) {

@@ -33,8 +33,8 @@ export interface ManagedProcess {
   exitDescription(): string
   /** The last lines it wrote, for error messages. */
   tail(lines?: number): string
-  /** Copy new output to `out`, each line prefixed. */
-  echo(prefix: string, out?: NodeJS.WriteStream): void
+  /** Copy new output to `out`, each line prefixed (and reshaped by `format`). */
+  echo(prefix: string, format?: (line: string) => string, out?: NodeJS.WriteStream): void
   /** Stops the process and every member of its process group; resolves when none is left. */
   stop(): Promise<void>
 }
@@ -142,11 +142,11 @@ export const launch = (options: LaunchOptions): ManagedProcess => {
         .slice(-lines - 1)
         .join('\n')
         .trimEnd(),
-    echo(prefix, out = process.stdout) {
+    echo(prefix, format = (line) => line, out = process.stdout) {
       echo = (text) => {
         const parts = (pending + text).split('\n')
         pending = parts.pop() ?? ''
-        for (const line of parts) if (line.trim()) out.write(`${prefix} ${line}\n`)
+        for (const line of parts) if (line.trim()) out.write(`${prefix} ${format(line)}\n`)
       }
     },
     async stop() {

@@ -17,6 +17,8 @@ export class StepFailed extends Error {
 export interface StepContext {
   /** Replace the detail shown next to the step. */
   detail(text: string): void
+  /** Tell the user something on a line of its own while the step runs. */
+  say(text: string): void
 }
 
 const out = process.stdout
@@ -28,7 +30,8 @@ export const step = async <T>(label: string, fn: (ctx: StepContext) => Promise<T
   const started = performance.now()
   let detail = ''
   const tty = colorEnabled(out)
-  if (tty) out.write(line(dim('…'), label, dim('starting')))
+  const pending = line(dim('…'), label, dim('starting'))
+  if (tty) out.write(pending)
   const finish = (text: string) => {
     if (tty) out.write('\r\x1b[K')
     out.write(`${text}\n`)
@@ -37,6 +40,9 @@ export const step = async <T>(label: string, fn: (ctx: StepContext) => Promise<T
     const result = await fn({
       detail: (text) => {
         detail = text
+      },
+      say: (text) => {
+        out.write(`${tty ? '\r\x1b[K' : ''}  ${yellow('!')} ${text}\n${tty ? pending : ''}`)
       },
     })
     finish(line(green('✔'), label, detail, performance.now() - started))
