@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { connect, type JsMsg, type Msg, type NatsConnection } from 'nats'
+import { connect, type Msg, type MsgHdrs, type NatsConnection } from 'nats'
 import { createEvent, type LibraryEvent } from '../../shared/events'
 import { STREAM_NAME } from '../../shared/subjects'
 
@@ -34,21 +34,22 @@ export const postEvents = async (
 export const natsClient = (url: string | string[]): Promise<NatsConnection> =>
   connect({ servers: url, name: 'bridge-test-client' })
 
-/** Every message currently in the stream, oldest first, read with an ordered consumer. */
-export const readStream = async (nc: NatsConnection): Promise<JsMsg[]> => {
+export interface StoredMessage {
+  seq: number
+  subject: string
+  data: Uint8Array
+  headers: MsgHdrs | undefined
+}
+
+/** Every message currently in the stream, oldest first, fetched one by one by sequence. */
+export const readStream = async (nc: NatsConnection): Promise<StoredMessage[]> => {
   const jsm = await nc.jetstreamManager()
   const { state } = await jsm.streams.info(STREAM_NAME)
-  if (state.messages === 0) return []
-  const consumer = await nc.jetstream().consumers.get(STREAM_NAME)
-  const out: JsMsg[] = []
-  while (out.length < state.messages) {
-    const batch = await consumer.fetch({ max_messages: state.messages - out.length, expires: 2_000 })
-    let received = 0
-    for await (const msg of batch) {
-      out.push(msg)
-      received++
-    }
-    if (received === 0) break
+  const out: StoredMessage[] = []
+  if (state.messages === 0) return out
+  for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
+    const msg = await jsm.streams.getMessage(STREAM_NAME, { seq })
+    out.push({ seq: msg.seq, subject: msg.subject, data: msg.data, headers: msg.header })
   }
   return out
 }
