@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { parseArgs } from 'node:util'
 import { connect, type NatsConnection, type Subscription } from 'nats'
 import postgres from 'postgres'
 import { bold, dim, green, red } from './lib/stack/ansi'
+import { parseCli } from './lib/stack/cli'
 import { stackFilePath } from './lib/stack/paths'
 import { readStackFile, type StackFile } from './lib/stack/stack-file'
 
@@ -18,13 +18,16 @@ Reads URLs and tokens from .local/stack.json (written by \`npm start\`) and chec
 database, bridge ready, NATS reachable, entity created via the API and its entity.registered event
 observed on NATS.`
 
-const { values: flags } = parseArgs({
-  options: {
-    stack: { type: 'string' },
-    timeout: { type: 'string', default: '15' },
-    help: { type: 'boolean', short: 'h', default: false },
+const { values: flags } = parseCli(
+  {
+    options: {
+      stack: { type: 'string' },
+      timeout: { type: 'string', default: '15' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   },
-})
+  USAGE,
+)
 if (flags.help) {
   console.log(USAGE)
   process.exit(0)

@@ -1,11 +1,11 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { parseArgs } from 'node:util'
 import postgres from 'postgres'
 import { applyMigrations } from '../functions/db/migrate'
 import { isLoopbackHost, startPgWsRelay } from './lib/pg-ws-relay'
 import { blue, bold, cyan, dim, gray, green, magenta, red, yellow } from './lib/stack/ansi'
 import { bridgeExists, startBridge } from './lib/stack/bridge'
+import { parseCli } from './lib/stack/cli'
 import { loadDevSecrets, sha256Hex } from './lib/stack/dev-secrets'
 import { executorExists, startExecutor } from './lib/stack/executor'
 import { functionsExist, startFunctions } from './lib/stack/functions'
@@ -35,14 +35,17 @@ Environment: NATS_URL, DATABASE_URL (use running services instead of starting th
 BRIDGE_PORT (8340), FUNCTIONS_PORT (8350), NATS_SERVER_BIN, PG_BIN_DIR, STACK_DATA_DIR (.data),
 STACK_LOCAL_DIR (.local), FUNCTIONS_CRON_INTERVAL_MS, BRIDGE_LOG_LEVEL.`
 
-const { values: flags } = parseArgs({
-  options: {
-    'no-executor': { type: 'boolean', default: false },
-    reset: { type: 'boolean', default: false },
-    quiet: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
+const { values: flags } = parseCli(
+  {
+    options: {
+      'no-executor': { type: 'boolean', default: false },
+      reset: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   },
-})
+  USAGE,
+)
 if (flags.help) {
   console.log(USAGE)
   process.exit(0)

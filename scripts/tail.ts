@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { parseArgs } from 'node:util'
 import { backoffDelay } from '../shared/backoff'
 import { blue, bold, colorEnabled, cyan, dim, gray, green, magenta, red, yellow } from './lib/stack/ansi'
+import { parseCli } from './lib/stack/cli'
 import { stackFilePath } from './lib/stack/paths'
 import { readStackFile } from './lib/stack/stack-file'
 
@@ -23,17 +23,20 @@ terminal, one JSON object per line ({"seq", "event", "data"}) when piped.
   --json               JSON lines even on a terminal
   -h, --help`
 
-const { values: flags, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    from: { type: 'string' },
-    url: { type: 'string' },
-    token: { type: 'string' },
-    stack: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
+const { values: flags, positionals } = parseCli(
+  {
+    allowPositionals: true,
+    options: {
+      from: { type: 'string' },
+      url: { type: 'string' },
+      token: { type: 'string' },
+      stack: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   },
-})
+  USAGE,
+)
 if (flags.help) {
   console.log(USAGE)
   process.exit(0)
