@@ -37,6 +37,8 @@ interface EventMeta {
   source: string
 }
 
+const PULL_EXPIRES_MS = 5_000
+
 const describe = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
 const eventMeta = (m: JsMsg, body: string): EventMeta => {
@@ -106,7 +108,9 @@ export class SubscriptionWorker {
         if (!(await getRecord(this.deps.store.registry, this.record.name))) return
         await ensureConsumers(this.deps.jsm, this.record, this.deps.config.ackWaitMs)
         const consumer = await this.deps.js.consumers.get(stream, durable)
-        const messages = await consumer.consume({ max_messages: limit })
+        // Short pulls: the server keeps feeding a pull request until it expires, even after this
+        // worker stopped, and what it hands to a stopped worker waits out the ack wait.
+        const messages = await consumer.consume({ max_messages: limit, expires: PULL_EXPIRES_MS })
         this.#iterators.add(messages)
         if (this.#stopped) messages.stop()
         failures = 0

@@ -108,6 +108,8 @@ describe('GET /v1/subscribe from the event stream', () => {
 
   it('replays history with from=start, a sequence or a timestamp, and Last-Event-ID wins over from', async () => {
     const seqs = await publish('entity.deleted', 0, 3)
+    // The cutoff goes out with millisecond precision: keep it clear of both batches.
+    await new Promise((r) => setTimeout(r, 20))
     const cutoff = new Date()
     await new Promise((r) => setTimeout(r, 20))
     await publish('entity.deleted', 3, 2)
