@@ -168,6 +168,9 @@ export class NatsConnectionHolder {
       reconnectDelayHandler: () => this.#nextDelay(),
       pingInterval: 10_000,
       maxPingOut: 3,
+      // Otherwise every publish and request captures two stack traces up front, for errors that
+      // are rare and whose codes the bridge maps anyway.
+      noAsyncTraces: true,
     }
     this.#log.info({ servers: config.servers.map(redactUrl) }, 'connecting to NATS')
     return connect(options)
