@@ -11,9 +11,17 @@ import { healthRoutes } from './routes/health'
 import { requestRoutes } from './routes/request'
 import { subscribeRoutes } from './routes/subscribe'
 import { subscriptionRoutes } from './routes/subscriptions'
+import type { SseHub } from './sse/sse-hub'
+import type { WebhookService } from './subscriptions/service'
 import type { BridgeEnv } from './types'
 
-export const createApp = (deps: BridgeDeps) => {
+/** Long-lived parts the entry creates itself so its shutdown can stop them in order. */
+export interface AppServices {
+  sseHub?: SseHub
+  webhooks?: WebhookService
+}
+
+export const createApp = (deps: BridgeDeps, services: AppServices = {}) => {
   const app = new Hono<BridgeEnv>()
   app.use(requestId({ limitLength: 128 }))
   app.use(observe({ logger: deps.logger, metrics: deps.metrics }))
@@ -27,8 +35,8 @@ export const createApp = (deps: BridgeDeps) => {
   app.use('/v1/*', requireToken({ tokens: deps.config.tokens }))
   app.route('/v1/events', eventRoutes(deps))
   app.route('/v1/request', requestRoutes(deps))
-  app.route('/v1/subscribe', subscribeRoutes(deps))
-  app.route('/v1/subscriptions', subscriptionRoutes(deps))
+  app.route('/v1/subscribe', subscribeRoutes(deps, { hub: services.sseHub }))
+  app.route('/v1/subscriptions', subscriptionRoutes(deps, { service: services.webhooks }))
   return app
 }
 

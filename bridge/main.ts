@@ -8,6 +8,10 @@ import { createLogger } from './logger'
 import { createMetrics } from './metrics'
 import { NatsConnectionHolder } from './nats/connection'
 import { StreamKeeper } from './nats/stream'
+import { createSseMetrics } from './sse/metrics'
+import { SseHub } from './sse/sse-hub'
+import { createWebhookMetrics } from './subscriptions/metrics'
+import { WebhookService } from './subscriptions/service'
 
 const loadConfigOrExit = () => {
   try {
@@ -31,7 +35,17 @@ const nats = new NatsConnectionHolder({
 const stream = new StreamKeeper(nats, config.stream, logger, metrics)
 
 let shuttingDown = false
-const app = createApp({ config, nats, stream, logger, metrics, isShuttingDown: () => shuttingDown })
+const sseHub = new SseHub(config.sse, createSseMetrics(metrics.registry), logger)
+const webhooks = new WebhookService({
+  config,
+  nats,
+  metrics: createWebhookMetrics(metrics.registry),
+  logger,
+})
+const app = createApp(
+  { config, nats, stream, logger, metrics, isShuttingDown: () => shuttingDown },
+  { sseHub, webhooks },
+)
 
 if (config.tokens.size === 0)
   logger.warn('no API tokens configured (BRIDGE_TOKENS): every /v1 request is refused')
@@ -61,8 +75,12 @@ const shutdown = async (signal: string) => {
 
   // Keep-alive sockets become idle once their in-flight response is written; close them as they do.
   const sweeper = setInterval(() => server.closeIdleConnections(), 50)
-  await new Promise<void>((resolve) => server.close(() => resolve()))
+  const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()))
+  sseHub.closeAll()
+  // Workers stop pulling now; deliveries in progress finish and are acked while NATS is still up.
+  await Promise.all([httpClosed, webhooks.stop()])
   clearInterval(sweeper)
+  logger.info('webhook workers stopped')
   await forwarder.drain()
   await nats.close()
   logger.info('shutdown complete')
