@@ -121,6 +121,12 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   })
 }
 
+// npm and `sh -c` may exit on a signal without passing it on; we notice by being reparented
+const parentAtStart = process.ppid
+setInterval(() => {
+  if (process.ppid !== parentAtStart) void shutdown(0, 'npm start was stopped: stopping the local stack…')
+}, 1_000).unref()
+
 const fail = async (err: unknown): Promise<never> => {
   const message = err instanceof StepFailed ? err.cause : err
   const text = message instanceof Error ? message.message : String(message)
