@@ -121,9 +121,11 @@ export class SubscriptionWorker {
             this.#release()
             break
           }
+          this.deps.metrics.inFlight.inc()
           const task = this.#handle(m)
             .catch((err) => this.#log.error({ err: describe(err), seq: m.seq }, 'delivery handling failed'))
             .finally(() => {
+              this.deps.metrics.inFlight.dec()
               this.#inFlight.delete(task)
               this.#release()
             })

@@ -19,7 +19,10 @@ export class Receiver {
   readonly deliveries: Delivery[] = []
   connections = 0
   secret: string | undefined
-  reply: (delivery: Omit<Delivery, 'status'>, attempt: number) => Reply = () => ({ status: 204 })
+  /** May return a promise to hold the response open (a slow receiver). */
+  reply: (delivery: Omit<Delivery, 'status'>, attempt: number) => Reply | Promise<Reply> = () => ({
+    status: 204,
+  })
   #waiters: Array<() => void> = []
 
   private constructor(
@@ -62,11 +65,15 @@ export class Receiver {
       const id = headers['webhook-id'] ?? ''
       const partial = { id, headers, body, at: Date.now(), verified }
       const attempt = this.deliveries.filter((d) => d.id === id).length + 1
+      const answer = (reply: Reply) => {
+        this.deliveries.push({ ...partial, status: reply.status })
+        res.writeHead(reply.status, reply.headers)
+        res.end()
+        for (const waiter of this.#waiters.splice(0)) waiter()
+      }
       const reply = this.reply(partial, attempt)
-      this.deliveries.push({ ...partial, status: reply.status })
-      res.writeHead(reply.status, reply.headers)
-      res.end()
-      for (const waiter of this.#waiters.splice(0)) waiter()
+      if (reply instanceof Promise) void reply.then(answer)
+      else answer(reply)
     })
   }
 

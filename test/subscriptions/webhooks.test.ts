@@ -134,8 +134,19 @@ describe('/v1/subscriptions management', () => {
 describe('webhook delivery', () => {
   it('delivers each event signed per Standard Webhooks with CloudEvents headers', async () => {
     const r = await receiver()
+    let open = () => {}
+    const held = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    r.reply = async () => {
+      await held
+      return { status: 204 }
+    }
     await subscribe(r, { name: 'signed', subject: 'library.entity.registered' })
     const events = await publishEvents(js, 'entity.registered', 5)
+    const inFlight = async () => metricValue(await bridge.metrics(), 'bridge_webhook_in_flight')
+    await eventually(async () => (await inFlight()) === 5)
+    open()
     await r.until((x) => x.ok().length >= 5)
     expect(r.deliveries.every((d) => d.verified)).toBe(true)
     expect(r.deliveries.map((d) => d.id).sort()).toEqual(events.map((e) => e.event_id).sort())
@@ -159,6 +170,7 @@ describe('webhook delivery', () => {
       })
     await eventually(async () => (await delivered()) >= 5)
     expect(await delivered()).toBe(5)
+    expect(await inFlight()).toBe(0)
   })
 
   it('retries a failing receiver with growing delays and delivers once it recovers', async () => {
