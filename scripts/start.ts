@@ -379,7 +379,8 @@ const summaryRows = (stack: StackFile): SummaryRow[] => {
   const rows: SummaryRow[] = []
   if (stack.functions_url) {
     rows.push(['API', link(`${stack.functions_url}/api/v1`)])
-    rows.push(['Docs', link(`${stack.functions_url}/docs`)])
+    const bridgeDocs = stack.bridge_url ? `\n${link(`${stack.bridge_url}/docs`)} ${dim('(bridge)')}` : ''
+    rows.push(['Docs', `${link(`${stack.functions_url}/docs`)}${bridgeDocs}`])
   }
   if (stack.bridge_url) {
     // the console takes its token from the fragment, which never reaches a server log
