@@ -37,6 +37,8 @@ export const LimitParam = (fallback: number, max: number) =>
     v.number(),
     v.minValue(1, `must be between 1 and ${max}`),
     v.maxValue(max, `must be between 1 and ${max}`),
+    // what the OpenAPI description shows: the parsed value, not the query string it comes from
+    v.metadata({ type: 'integer', default: fallback }),
   )
 
 const CursorPayload = v.strictObject({ after: v.pipe(v.string(), v.regex(/^[1-9]\d{0,18}$/)) })

@@ -2,26 +2,30 @@ import * as v from 'valibot'
 import { LibraryEvent } from '../../shared/events'
 import { errorResponse, type OperationSpec } from '../../shared/openapi/document'
 import { SwapRequest, SwapResponse, SwapValidationReply } from '../../shared/swap'
-import { CreateEntityBody, UpdateEntityBody } from '../routes/entities'
-import { WebhookPayload } from '../webhooks/mappings'
 import {
   CompleteDeploymentBody,
+  FailDeploymentBody,
+  ListDeploymentsQuery,
+  RollbackDeploymentBody,
+  StartDeploymentBody,
+} from '../routes/deployments'
+import {
+  CreateEntityBody,
   DeleteEntityBody,
+  ListEntitiesQuery,
+  UpdateEntityBody,
+  ValidateEntityBody,
+} from '../routes/entities'
+import { SwapValidateBody } from '../routes/internal-swap'
+import { ListSwapsQuery, RollbackSwapBody } from '../routes/swaps'
+import { WebhookPayload } from '../webhooks/mappings'
+import {
   DeploymentView,
   EntityView,
-  FailDeploymentBody,
   Health,
   HealthDetailed,
-  ListDeploymentsQuery,
-  ListEntitiesQuery,
-  ListSwapsQuery,
   page,
-  RollbackDeploymentBody,
-  RollbackSwapBody,
-  StartDeploymentBody,
-  SwapValidateBody,
   SwapView,
-  ValidateEntityBody,
   ValidationView,
   WebhookAccepted,
 } from './schemas'

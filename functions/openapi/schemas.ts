@@ -2,50 +2,7 @@ import * as v from 'valibot'
 import { EntityType, Environment, IsoTimestamp, JsonObject, SemVer, Uuid } from '../../shared/domain'
 import { DEPLOYMENT_STATUSES } from '../domain/deployment-state'
 
-/**
- * Request schemas the route modules keep private, restated for the reference; the OpenAPI test
- * sends each example to the real app, so a drift shows up there.
- */
-const Text = v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(2_000))
-const Cursor = v.optional(v.pipe(v.string(), v.maxLength(200), v.regex(/^[A-Za-z0-9_-]+$/)))
-const Limit = v.optional(v.pipe(v.string(), v.regex(/^\d{1,6}$/)))
-
-export const StartDeploymentBody = v.strictObject({
-  entity_id: Uuid,
-  environment: Environment,
-  version: v.optional(SemVer),
-})
-export const CompleteDeploymentBody = v.strictObject({})
-export const FailDeploymentBody = v.strictObject({ error: Text })
-export const RollbackDeploymentBody = v.strictObject({ reason: Text })
-export const DeleteEntityBody = v.strictObject({ reason: v.optional(v.pipe(v.string(), v.maxLength(2_000))) })
-export const ValidateEntityBody = v.strictObject({})
-export const RollbackSwapBody = v.strictObject({
-  reason: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(2_000))),
-})
-export const SwapValidateBody = v.looseObject({ from_entity_id: Uuid, to_entity_id: Uuid })
-
-export const ListEntitiesQuery = v.strictObject({
-  type: v.optional(EntityType),
-  status: v.optional(v.picklist(['active', 'deprecated', 'deleted'])),
-  name_prefix: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(200))),
-  cursor: Cursor,
-  limit: Limit,
-})
-export const ListDeploymentsQuery = v.strictObject({
-  entity_id: v.optional(Uuid),
-  environment: v.optional(Environment),
-  status: v.optional(v.picklist(DEPLOYMENT_STATUSES)),
-  cursor: Cursor,
-  limit: Limit,
-})
-export const ListSwapsQuery = v.strictObject({
-  status: v.optional(v.string()),
-  entity_id: v.optional(Uuid),
-  cursor: Cursor,
-  limit: Limit,
-})
-
+/** Response shapes, for the reference; request schemas are imported from the routes that parse them. */
 const Nullable = <S extends v.GenericSchema>(s: S) => v.nullable(s)
 
 export const EntityView = v.object({

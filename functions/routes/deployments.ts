@@ -17,19 +17,23 @@ import {
 
 const Text = v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(2_000))
 
-const StartDeploymentBody = v.strictObject({
+export const StartDeploymentBody = v.strictObject({
   entity_id: Uuid,
   environment: Environment,
   version: v.optional(SemVer),
 })
 
+export const CompleteDeploymentBody = v.strictObject({})
+export const FailDeploymentBody = v.strictObject({ error: Text })
+export const RollbackDeploymentBody = v.strictObject({ reason: Text })
+
 const ACTION_BODIES = {
-  complete: v.strictObject({}),
-  fail: v.strictObject({ error: Text }),
-  rollback: v.strictObject({ reason: Text }),
+  complete: CompleteDeploymentBody,
+  fail: FailDeploymentBody,
+  rollback: RollbackDeploymentBody,
 } as const
 
-const ListDeploymentsQuery = v.strictObject({
+export const ListDeploymentsQuery = v.strictObject({
   entity_id: v.optional(Uuid),
   environment: v.optional(Environment),
   status: v.optional(v.picklist(DEPLOYMENT_STATUSES)),

@@ -36,15 +36,17 @@ export const UpdateEntityBody = v.pipe(
   v.check((patch) => Object.keys(patch).length > 0, 'at least one of description, config, metadata, status'),
 )
 
-const DeleteEntityBody = v.strictObject({ reason: v.optional(v.pipe(v.string(), v.maxLength(2_000))) })
+export const DeleteEntityBody = v.strictObject({ reason: v.optional(v.pipe(v.string(), v.maxLength(2_000))) })
 
-const ListEntitiesQuery = v.strictObject({
+export const ListEntitiesQuery = v.strictObject({
   type: v.optional(EntityType),
   status: v.optional(v.picklist(['active', 'deprecated', 'deleted'])),
   name_prefix: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(200))),
   cursor: CursorParam,
   limit: LimitParam(50, 100),
 })
+
+export const ValidateEntityBody = v.strictObject({})
 
 export const entityRoutes = new Hono<HonoEnv>()
   .post('/', async (c) => {
@@ -98,7 +100,7 @@ export const entityRoutes = new Hono<HonoEnv>()
   })
   .post('/:id/validate', async (c) => {
     const id = uuidParam(c, 'id')
-    await parseJsonBody(c, v.strictObject({}), { allowEmpty: true })
+    await parseJsonBody(c, ValidateEntityBody, { allowEmpty: true })
     const { value, events } = await runValidation(c.var.db, id, {
       actor: c.var.actor,
       requestId: c.var.requestId,

@@ -12,7 +12,7 @@ import { reconcileSwapEvent } from '../services/swaps'
 import { evaluateSwap, validationResults } from '../swaps/checks'
 
 /** Executors may send the whole command (swap_id, action, …): only the two ids matter here. */
-const ValidateBody = v.looseObject({ from_entity_id: Uuid, to_entity_id: Uuid })
+export const SwapValidateBody = v.looseObject({ from_entity_id: Uuid, to_entity_id: Uuid })
 
 const MAX_VALIDATE_BYTES = 65_536
 
@@ -40,7 +40,7 @@ export const internalSwapRoutes = new Hono<HonoEnv>()
         validation_results: { issues: [{ path: '(root)', message: 'not valid JSON' }] },
       })
     }
-    const parsed = v.safeParse(ValidateBody, json)
+    const parsed = v.safeParse(SwapValidateBody, json)
     if (!parsed.success)
       return c.json<SwapValidationReply>({
         valid: false,

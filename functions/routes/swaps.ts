@@ -27,11 +27,11 @@ const REPLAY_POLL_MS = 250
 /** How long a retry waits for the request holding its key, beyond the swap timeout. */
 const REPLAY_GRACE_MS = 10_000
 
-const RollbackBody = v.strictObject({
+export const RollbackSwapBody = v.strictObject({
   reason: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(2_000))),
 })
 
-const ListSwapsQuery = v.strictObject({
+export const ListSwapsQuery = v.strictObject({
   status: v.optional(v.picklist(SWAP_STATUSES)),
   entity_id: v.optional(Uuid),
   cursor: CursorParam,
@@ -102,7 +102,7 @@ export const swapRoutes = new Hono<HonoEnv>()
   })
   .post('/:id/rollback', async (c) => {
     const id = uuidParam(c, 'id')
-    const body = await parseJsonBody(c, RollbackBody, { allowEmpty: true })
+    const body = await parseJsonBody(c, RollbackSwapBody, { allowEmpty: true })
     const ctx = { actor: c.var.actor, requestId: c.var.requestId }
     const swap = await checkRollback(c.var.db, id)
     const reason = body.reason ?? `rollback of swap ${swap.id}`
