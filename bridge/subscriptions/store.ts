@@ -1,6 +1,7 @@
 import {
   AckPolicy,
   type ConsumerConfig,
+  type ConsumerInfo,
   DeliverPolicy,
   type JetStreamClient,
   type JetStreamManager,
@@ -139,17 +140,47 @@ export const replayConsumerConfig = (
   deliver_policy: DeliverPolicy.All,
 })
 
-/** Creates the consumer unless it exists; a concurrent creation by another replica is fine. */
+/** Settings that follow the record and the bridge configuration after the consumer exists. */
+const UPDATABLE = ['description', 'filter_subject', 'ack_wait', 'max_deliver', 'max_ack_pending'] as const
+
+const consumerChanges = (
+  current: Partial<ConsumerConfig>,
+  wanted: Partial<ConsumerConfig>,
+): Partial<ConsumerConfig> | undefined => {
+  const changes: Partial<ConsumerConfig> = {}
+  for (const key of UPDATABLE) {
+    if (wanted[key] !== undefined && wanted[key] !== current[key])
+      Object.assign(changes, { [key]: wanted[key] })
+  }
+  return Object.keys(changes).length > 0 ? changes : undefined
+}
+
+/**
+ * Creates the consumer unless it exists, else brings its updatable settings in line; a concurrent
+ * creation by another replica is fine. Returns why the server refused an update, if it did: the
+ * consumer then keeps its old settings (recreating it would lose its position).
+ */
 export const ensureConsumer = async (
   jsm: JetStreamManager,
   stream: string,
   config: Partial<ConsumerConfig> & { durable_name: string },
-): Promise<void> => {
+): Promise<string | undefined> => {
+  let current: ConsumerInfo | undefined
   try {
-    await jsm.consumers.info(stream, config.durable_name)
-    return
+    current = await jsm.consumers.info(stream, config.durable_name)
   } catch (err) {
     if (!isApiError(err, CONSUMER_NOT_FOUND)) throw err
+  }
+  if (current) {
+    const changes = consumerChanges(current.config, config)
+    if (!changes) return undefined
+    try {
+      await jsm.consumers.update(stream, config.durable_name, changes)
+      return undefined
+    } catch (err) {
+      if (err instanceof NatsError && err.api_error) return err.api_error.description
+      throw err
+    }
   }
   try {
     await jsm.consumers.add(stream, config)
@@ -159,15 +190,19 @@ export const ensureConsumer = async (
       throw err
     })
   }
+  return undefined
 }
 
 export const ensureConsumers = async (
   jsm: JetStreamManager,
   record: SubscriptionRecord,
   ackWaitMs: number,
-) => {
-  await ensureConsumer(jsm, STREAM_NAME, eventsConsumerConfig(record, ackWaitMs))
-  await ensureConsumer(jsm, REPLAY_STREAM, replayConsumerConfig(record, ackWaitMs))
+): Promise<string[]> => {
+  const refused = [
+    await ensureConsumer(jsm, STREAM_NAME, eventsConsumerConfig(record, ackWaitMs)),
+    await ensureConsumer(jsm, REPLAY_STREAM, replayConsumerConfig(record, ackWaitMs)),
+  ]
+  return refused.filter((reason) => reason !== undefined)
 }
 
 export const deleteConsumers = async (jsm: JetStreamManager, name: string) => {

@@ -106,7 +106,9 @@ export class SubscriptionWorker {
       try {
         // A subscription deleted meanwhile must not get its consumers back.
         if (!(await getRecord(this.deps.store.registry, this.record.name))) return
-        await ensureConsumers(this.deps.jsm, this.record, this.deps.config.ackWaitMs)
+        const refused = await ensureConsumers(this.deps.jsm, this.record, this.deps.config.ackWaitMs)
+        for (const reason of refused)
+          this.#log.warn({ err: reason }, 'the server kept the consumer settings it had')
         const consumer = await this.deps.js.consumers.get(stream, durable)
         // Short pulls: the server keeps feeding a pull request until it expires, even after this
         // worker stopped, and what it hands to a stopped worker waits out the ack wait.
