@@ -1,4 +1,9 @@
+import fc from 'fast-check'
+import { connect } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { subjectMatches } from '../../shared/subject-validation'
+import { webhookHeaders } from '../../shared/webhook-signing'
+import { startWiretap } from '../bridge/helpers'
 import { report, SOAK, scaled, tally } from './report'
 import {
   api,
@@ -6,8 +11,10 @@ import {
   fireCron,
   newEntity,
   pendingOutbox,
+  SECRETS,
   startFunctionsStack,
 } from './support/functions-stack'
+import { anyText, contentTypes, hostileBody, hostileJsonText, mutated, noHang } from './support/hostile'
 import { runLoad, sleep, waitFor, waitForOk } from './support/load'
 import { streamEvents } from './support/stream'
 
@@ -186,4 +193,97 @@ describe('database down for the functions', () => {
     })
     expect(created.body?.id).toEqual(expect.any(String))
   })
+})
+
+const RUNS = scaled(1_000, 10_000)
+/** The functions publish through a token scoped to library.>; nothing else may reach the wire. */
+const ALLOWED_ON_WIRE = ['library.>', '_INBOX.>', '$JS.>']
+
+describe('hostile input against the functions (wrangler dev, real bridge and NATS, wiretap on >)', () => {
+  it(
+    `${RUNS} random entity bodies and ${RUNS} random webhooks: never a 5xx, never a hang, nothing out of scope`,
+    async () => {
+      const nc = await connect({ servers: stack.nats.url, name: 'functions-wiretap' })
+      const wiretap = await startWiretap(nc)
+      let sent = 0
+      let created = 0
+      const post = async (path: string, body: string, headers: Record<string, string>) => {
+        sent++
+        const res = await noHang(
+          fetch(`${stack.functionsUrl}${path}`, {
+            method: 'POST',
+            headers,
+            body,
+            signal: AbortSignal.timeout(30_000),
+          }),
+        )
+        const text = await res.text()
+        expect(res.status >= 500, `${path} ${res.status} ${text.slice(0, 300)}`).toBe(false)
+        expect(res.headers.get('content-type'), text.slice(0, 200)).toMatch(/^application\/json/)
+        return res.status
+      }
+      try {
+        const entityBody = fc.oneof(
+          hostileBody,
+          mutated(fc.constant(null).map(() => newEntity('hostile'))).map((e) => JSON.stringify(e)),
+        )
+        const entities = fc.assert(
+          fc.asyncProperty(entityBody, contentTypes, async (body, contentType) => {
+            const headers: Record<string, string> = { authorization: `Bearer ${SECRETS.apiKey}` }
+            if (contentType) headers['content-type'] = contentType
+            if ((await post('/api/v1/entities', body, headers)) === 201) created++
+          }),
+          { numRuns: RUNS },
+        )
+
+        const source = fc.oneof(fc.constant('monitor'), fc.stringMatching(/^[a-z0-9_-]{1,12}$/))
+        const webhookBody = fc.oneof(
+          hostileJsonText,
+          fc
+            .record({
+              type: fc.oneof(fc.constantFrom('health.degraded', 'performance.threshold_exceeded'), anyText),
+              data: fc.jsonValue({ maxDepth: 3 }),
+            })
+            .map((p) => JSON.stringify(p)),
+        )
+        const webhooks = fc.assert(
+          fc.asyncProperty(source, webhookBody, fc.boolean(), async (src, body, sign) => {
+            const signed = sign
+              ? await webhookHeaders({
+                  secret: SECRETS.webhookSecret,
+                  id: `msg_${crypto.randomUUID()}`,
+                  body,
+                })
+              : { 'webhook-id': 'msg_x', 'webhook-timestamp': '1', 'webhook-signature': 'v1,AAAA' }
+            await post(`/webhooks/${src}`, body, { 'content-type': 'application/json', ...signed })
+          }),
+          { numRuns: RUNS },
+        )
+        // the two properties run side by side
+        await Promise.all([entities, webhooks])
+      } finally {
+        await wiretap.stop()
+        await nc.close()
+      }
+      const subjects = wiretap.subjects()
+      const outside = [...new Set(subjects.filter((s) => !ALLOWED_ON_WIRE.some((p) => subjectMatches(p, s))))]
+      report({
+        scenario: '6 hostile input (functions)',
+        sent,
+        acked: created,
+        received: subjects.filter((s) => s === 'library.entity.registered').length,
+        lost: 0,
+        duplicated: 0,
+        recovery_ms: null,
+        notes: {
+          runs_per_property: RUNS,
+          properties: 2,
+          wire_messages: subjects.length,
+          outside_scope: outside.length,
+        },
+      })
+      expect(outside).toEqual([])
+    },
+    SOAK ? 1_800_000 : 300_000,
+  )
 })
