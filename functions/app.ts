@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono, type MiddlewareHandler } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { errorBody, HttpError } from '../shared/http-error'
 import { databaseUnavailable } from './db/unavailable'
@@ -19,37 +19,38 @@ export type { Bindings, HonoEnv, Variables } from './env'
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/
 
-export const createApp = () => {
-  const app = new Hono<HonoEnv>()
+const requestId: MiddlewareHandler<HonoEnv> = async function requestId(c, next) {
+  const given = c.req.header('x-request-id')
+  const id = given && REQUEST_ID.test(given) ? given : crypto.randomUUID()
+  c.set('requestId', id)
+  c.header('x-request-id', id)
+  await next()
+}
 
-  app.use(async function requestId(c, next) {
-    const given = c.req.header('x-request-id')
-    const id = given && REQUEST_ID.test(given) ? given : crypto.randomUUID()
-    c.set('requestId', id)
-    c.header('x-request-id', id)
+// Hono hands only Error instances to onError; anything else thrown would escape as an uncaught exception
+const normalizeThrown: MiddlewareHandler<HonoEnv> = async function normalizeThrown(_c, next) {
+  try {
     await next()
-  })
+  } catch (err) {
+    throw databaseUnavailable(err) ?? (err instanceof Error ? err : new Error(String(err)))
+  }
+}
 
-  // Hono hands only Error instances to onError; anything else thrown would escape as an uncaught exception
-  app.use(async function normalizeThrown(_c, next) {
-    try {
-      await next()
-    } catch (err) {
-      throw databaseUnavailable(err) ?? (err instanceof Error ? err : new Error(String(err)))
-    }
-  })
-
-  app.route('/health', healthRoutes)
-  app.route('/', functionsOpenApiRoutes)
-
+// mounted in one chain so that `typeof app` carries every route's types, for hono/client
+export const createApp = () => {
   const api = new Hono<HonoEnv>()
-  api.use(requireConfig(), requireApiKey(), database())
-  api.route('/entities', entityRoutes)
-  api.route('/deployments', deploymentRoutes)
-  api.route('/swaps', swapRoutes)
-  app.route('/api/v1', api)
-  app.route('/webhooks', webhookRoutes)
-  app.route('/internal', internalSwapRoutes)
+    .use(requireConfig(), requireApiKey(), database())
+    .route('/entities', entityRoutes)
+    .route('/deployments', deploymentRoutes)
+    .route('/swaps', swapRoutes)
+
+  const app = new Hono<HonoEnv>()
+    .use(requestId, normalizeThrown)
+    .route('/health', healthRoutes)
+    .route('/', functionsOpenApiRoutes)
+    .route('/api/v1', api)
+    .route('/webhooks', webhookRoutes)
+    .route('/internal', internalSwapRoutes)
 
   app.notFound((c) => c.json(errorBody('not_found', 'No such route', c.get('requestId')), 404))
 
@@ -76,3 +77,5 @@ export const createApp = () => {
 }
 
 export const app = createApp()
+
+export type AppType = ReturnType<typeof createApp>

@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { type Context, Hono } from 'hono'
 import * as v from 'valibot'
 import { Environment, SemVer, Uuid } from '../../shared/domain'
 import { getDeployment, listDeployments } from '../db/deployments'
@@ -41,7 +41,20 @@ export const ListDeploymentsQuery = v.strictObject({
   limit: LimitParam(50, 100),
 })
 
-const routes = new Hono<HonoEnv>()
+const transition = (action: keyof typeof ACTION_BODIES) => async (c: Context<HonoEnv>) => {
+  const id = uuidParam(c, 'id')
+  const details: TransitionDetails = await parseJsonBody(c, ACTION_BODIES[action], {
+    allowEmpty: action === 'complete',
+  })
+  const { value, events } = await transitionDeployment(c.var.db, id, action, details, {
+    actor: c.var.actor,
+    requestId: c.var.requestId,
+  })
+  dispatchEvents(c, events)
+  return c.json(deploymentView(value))
+}
+
+export const deploymentRoutes = new Hono<HonoEnv>()
   .post('/', async (c) => {
     const body = await parseJsonBody(c, StartDeploymentBody)
     const { value, events } = await startDeployment(
@@ -72,20 +85,6 @@ const routes = new Hono<HonoEnv>()
     if (!deployment) throw deploymentNotFound(id)
     return c.json(deploymentView(deployment))
   })
-
-for (const action of ['complete', 'fail', 'rollback'] as const) {
-  routes.post(`/:id/${action}`, async (c) => {
-    const id = uuidParam(c, 'id')
-    const details: TransitionDetails = await parseJsonBody(c, ACTION_BODIES[action], {
-      allowEmpty: action === 'complete',
-    })
-    const { value, events } = await transitionDeployment(c.var.db, id, action, details, {
-      actor: c.var.actor,
-      requestId: c.var.requestId,
-    })
-    dispatchEvents(c, events)
-    return c.json(deploymentView(value))
-  })
-}
-
-export const deploymentRoutes = routes
+  .post('/:id/complete', transition('complete'))
+  .post('/:id/fail', transition('fail'))
+  .post('/:id/rollback', transition('rollback'))

@@ -62,4 +62,22 @@ describe('typed client (hono/client)', () => {
     // @ts-expect-error the entity view has no such field
     expect(entity.no_such_field).toBeUndefined()
   })
+
+  it('walks a deployment through its transitions', async () => {
+    const api = client()
+    const created = await api.api.v1.entities.$post({
+      json: { name: uniqueName('typed-client'), type: 'model', version: '1.0.0' },
+    })
+    if (created.status !== 201) throw new Error(`entity not created: ${created.status}`)
+    const entity = await created.json()
+    const started = await api.api.v1.deployments.$post({ json: { entity_id: entity.id, environment: 'dev' } })
+    if (started.status !== 201) throw new Error(`deployment not started: ${started.status}`)
+    const deployment = await started.json()
+    const completed = await api.api.v1.deployments[':id'].complete.$post({ param: { id: deployment.id } })
+    expect(completed.status).toBe(200)
+    if (completed.status !== 200) return
+    expect((await completed.json()).status).toBe('completed')
+    const health = await api.health.$get()
+    expect(health.status).toBe(200)
+  })
 })
