@@ -97,7 +97,9 @@ export const startBridgeProcess = async (options: BridgeProcessOptions): Promise
     }
     proc.stdout?.on('data', onData)
     proc.stderr?.on('data', onData)
-    process.once('exit', () => proc.kill('SIGKILL'))
+    const killOnExit = () => proc.kill('SIGKILL')
+    process.once('exit', killOnExit)
+    proc.once('exit', () => process.off('exit', killOnExit))
     await waitUntil(options.waitFor === 'ready' ? '/ready' : '/health', START_TIMEOUT_MS)
   }
 
@@ -130,8 +132,15 @@ export const startBridgeProcess = async (options: BridgeProcessOptions): Promise
   const signal = async (sig: NodeJS.Signals): Promise<ExitInfo> => {
     if (!alive()) return exit
     child?.kill(sig)
-    const timer = sleep(STOP_TIMEOUT_MS).then(() => 'timeout' as const)
-    if ((await Promise.race([exit, timer])) === 'timeout') child?.kill('SIGKILL')
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS)
+    })
+    try {
+      if ((await Promise.race([exit, timeout])) === 'timeout') child?.kill('SIGKILL')
+    } finally {
+      clearTimeout(timer)
+    }
     return exit
   }
 
