@@ -43,6 +43,9 @@ const failure = (err: unknown, deadlineMs: number): PublishFailure['error'] => {
   if (err instanceof NatsError) {
     if (err.code === ErrorCode.Timeout)
       return { code: 'nats_unavailable', message: `no PubAck within ${deadlineMs} ms` }
+    // A stream refusing the message (limits, …) answers with a 503 API error; `nats` reports that
+    // under the same code as no responders.
+    if (err.api_error) return { code: 'publish_failed', message: err.api_error.description }
     if (err.code === ErrorCode.NoResponders)
       return { code: 'stream_unavailable', message: `no JetStream stream answered (${STREAM_NAME})` }
     if (err.code === ErrorCode.MaxPayloadExceeded)
@@ -53,7 +56,7 @@ const failure = (err: unknown, deadlineMs: number): PublishFailure['error'] => {
       err.code === ErrorCode.Disconnect
     )
       return { code: 'nats_unavailable', message: err.message }
-    return { code: 'publish_failed', message: err.api_error?.description ?? err.message }
+    return { code: 'publish_failed', message: err.message }
   }
   return { code: 'publish_failed', message: err instanceof Error ? err.message : String(err) }
 }
