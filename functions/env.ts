@@ -51,6 +51,7 @@ const BINDINGS = {
   BRIDGE_TIMEOUT_MS: intText(5_000, 100, 60_000),
   WEBHOOK_SOURCES: WebhookSourcesBinding,
   SWAP_TIMEOUT_MS: intText(10_000, 100, 120_000),
+  OUTBOX_RETENTION_DAYS: intText(7, 1, 3_650),
   /** Bearer token the bridge's forward routes send to /internal. */
   FORWARD_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, 'must be at least 16 characters'))),
   /** Alternatively, Standard Webhooks signatures with this secret (signed forward routes, webhook subscriptions). */

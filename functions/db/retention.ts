@@ -1,0 +1,36 @@
+import type { Db } from './pool'
+
+/** Deletes up to `limit` webhook receipts received more than `olderThanSeconds` ago; returns how many. */
+export const pruneWebhookReceipts = async (
+  db: Db,
+  olderThanSeconds: number,
+  limit: number,
+): Promise<number> => {
+  const { rowCount } = await db.query(
+    `delete from webhook_receipts r
+      using (select source, webhook_id
+               from webhook_receipts
+              where received_at < now() - $1::int * interval '1 second'
+              order by received_at
+              limit $2
+                for update skip locked) old
+      where r.source = old.source and r.webhook_id = old.webhook_id`,
+    [olderThanSeconds, limit],
+  )
+  return rowCount ?? 0
+}
+
+/** Deletes up to `limit` outbox rows delivered more than `olderThanDays` ago; pending rows are never touched. */
+export const pruneDeliveredOutbox = async (db: Db, olderThanDays: number, limit: number): Promise<number> => {
+  const { rowCount } = await db.query(
+    `delete from outbox
+      where id in (select id
+                     from outbox
+                    where delivered_at < now() - $1::int * interval '1 day'
+                    order by delivered_at
+                    limit $2
+                      for update skip locked)`,
+    [olderThanDays, limit],
+  )
+  return rowCount ?? 0
+}
