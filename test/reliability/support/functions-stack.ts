@@ -14,6 +14,7 @@ const ROOT = join(import.meta.dirname, '../../..')
 
 export const SECRETS = {
   apiKey: 'reliability-api-key-7d1e0c9b8a',
+  readerKey: 'reliability-reader-key-2c4e6a8b0d',
   bridgeToken: 'reliability-functions-token-5f4e3d2c1b',
   adminToken: 'reliability-admin-token-9a8b7c6d5e',
   webhookSecret: `whsec_${Buffer.from('reliability-webhook-secret-0123456789').toString('base64')}`,
@@ -90,6 +91,11 @@ export const startFunctionsStack = async (): Promise<FunctionsStack> => {
             name: 'reliability',
             sha256: createHash('sha256').update(SECRETS.apiKey).digest('hex'),
             scopes: ['read', 'write'],
+          },
+          {
+            name: 'reliability-reader',
+            sha256: createHash('sha256').update(SECRETS.readerKey).digest('hex'),
+            scopes: ['read'],
           },
         ]),
         WEBHOOK_SOURCES: JSON.stringify({ monitor: { secrets: [SECRETS.webhookSecret], allow: ['*'] } }),
