@@ -373,3 +373,130 @@ describe('auth on every functions /api/v1 route, and no secret in any log', () =
     expect(found).toEqual([])
   })
 })
+
+type Part = 'bridge' | 'database' | 'nats'
+const ORDERS: Part[][] = scaled(
+  [
+    ['bridge', 'database', 'nats'],
+    ['nats', 'bridge', 'database'],
+  ],
+  [
+    ['bridge', 'database', 'nats'],
+    ['bridge', 'nats', 'database'],
+    ['database', 'bridge', 'nats'],
+    ['database', 'nats', 'bridge'],
+    ['nats', 'bridge', 'database'],
+    ['nats', 'database', 'bridge'],
+  ],
+)
+
+interface Truth {
+  bridgeReady: number
+  bridgeNats: string | null
+  functions: { status: string; database: string; bridge: string; nats: string }
+}
+
+const observe = async (): Promise<Truth> => {
+  const ready = await fetch(`${stack.bridge.url}/ready`).catch(() => undefined)
+  await ready?.arrayBuffer()
+  const detailed = await fetch(`${stack.bridge.url}/health/detailed`)
+    .then((r) => r.json() as Promise<{ nats: { state: string } }>)
+    .catch(() => undefined)
+  const fn = (await api(stack, 'GET', '/health/detailed')).body as {
+    status: string
+    database: { status: string }
+    bridge: { status: string }
+    nats: { status: string }
+  }
+  return {
+    bridgeReady: ready?.status ?? 0,
+    bridgeNats: detailed?.nats.state ?? null,
+    functions: {
+      status: fn.status,
+      database: fn.database.status,
+      bridge: fn.bridge.status,
+      nats: fn.nats.status,
+    },
+  }
+}
+
+/** What /ready and both /health/detailed must say with these parts up. */
+const expectedTruth = (up: Set<Part>): Truth => {
+  const ready = up.has('bridge') && up.has('nats')
+  return {
+    bridgeReady: up.has('bridge') ? (ready ? 200 : 503) : 0,
+    bridgeNats: up.has('bridge') ? (up.has('nats') ? 'connected' : 'disconnected') : null,
+    functions: {
+      status: ready && up.has('database') ? 'ok' : 'degraded',
+      database: up.has('database') ? 'ok' : 'down',
+      bridge: up.has('bridge') ? (ready ? 'ready' : 'not_ready') : 'unreachable',
+      nats: up.has('bridge') ? (up.has('nats') ? 'connected' : 'disconnected') : 'unknown',
+    },
+  }
+}
+
+describe('cold start in any order', () => {
+  for (const order of ORDERS) {
+    it(`starts ${order.join(' → ')} (functions up throughout): ready without restarts, health tells the truth at every step`, async () => {
+      await stack.bridge.stop()
+      await stack.nats.kill()
+      await stack.stopDatabasePath()
+      const up = new Set<Part>()
+      const truths: string[] = []
+      const check = async () => {
+        const expected = expectedTruth(up)
+        const seen = await waitFor(
+          async () => {
+            const truth = await observe()
+            return JSON.stringify(truth) === JSON.stringify(expected) ? truth : undefined
+          },
+          `health with ${[...up].join(', ') || 'nothing'} up to read ${JSON.stringify(expected)} (last: ${JSON.stringify(await observe())})`,
+          30_000,
+          200,
+        )
+        truths.push(`${[...up].join('+') || 'none'}: ${seen.functions.status}`)
+      }
+      await check()
+      const created: string[] = []
+      let sent = 0
+      const started = Date.now()
+      let bridgePid: number | undefined
+      for (const part of order) {
+        if (part === 'bridge') {
+          await stack.startBridge()
+          bridgePid = stack.bridge.pid
+        }
+        if (part === 'database') await stack.startDatabasePath()
+        if (part === 'nats') await stack.nats.restart()
+        up.add(part)
+        await check()
+        sent++
+        const res = await api(stack, 'POST', '/api/v1/entities', newEntity('cold'))
+        expect(res.status, res.text).toBe(up.has('database') ? 201 : 503)
+        if (res.status === 201) created.push(String(res.body?.id))
+      }
+      const recoveryMs = Date.now() - started
+      expect(stack.bridge.pid).toBe(bridgePid)
+      await drain('cold')
+      const inStream = (await streamEvents(stack.nats.url)).filter(
+        (m) => m.event.event_type === 'entity.registered' && created.includes(m.event.entity_id ?? ''),
+      )
+      const figures = tally(
+        created,
+        inStream.map((m) => m.event.entity_id ?? ''),
+      )
+      report({
+        scenario: `4 cold start ${order.join('→')}`,
+        sent,
+        acked: created.length,
+        received: figures.received,
+        lost: figures.lost,
+        duplicated: figures.duplicated,
+        recovery_ms: recoveryMs,
+        notes: { steps: truths.length },
+      })
+      expect(figures.missing).toEqual([])
+      expect(figures.duplicated).toBe(0)
+    })
+  }
+})

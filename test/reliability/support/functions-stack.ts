@@ -6,7 +6,7 @@ import postgres from 'postgres'
 import { type PgWsRelay, startPgWsRelay } from '../../../scripts/lib/pg-ws-relay'
 import { type RunningFunctions, startFunctions } from '../../../scripts/lib/stack/functions'
 import { type BridgeProcess, startBridgeProcess } from '../../support/bridge-process'
-import { getFreePort } from '../../support/free-port'
+import { freePort as getFreePort } from '../../../scripts/lib/stack/ports'
 import { type NatsServerHandle, startNatsServer } from '../../support/nats-server'
 import { createTestDatabase, startPostgres } from '../../support/postgres'
 
@@ -31,6 +31,8 @@ export interface FunctionsStack {
   stopDatabasePath(): Promise<void>
   /** Opens it again on the same port. */
   startDatabasePath(): Promise<void>
+  /** Starts a new bridge process on the same port (after `bridge.stop()`), waiting only for `/health`. */
+  startBridge(): Promise<void>
   /** Everything wrangler dev (the functions) wrote so far. */
   functionsLog(): Promise<string>
   cleanup(): Promise<void>
@@ -64,16 +66,16 @@ export const startFunctionsStack = async (): Promise<FunctionsStack> => {
     })
 
     const [bridgePort, functionsPort] = [await getFreePort(), await getFreePort()]
-    const bridge = await startBridgeProcess({
+    const bridgeOptions = {
       natsUrl: nats.url,
       port: bridgePort,
-      waitFor: 'ready',
       tokens: {
         functions: { token: SECRETS.bridgeToken, publish: ['library.>'], request: ['library.>'] },
         admin: { token: SECRETS.adminToken, publish: ['>'], request: ['>'], subscribe: ['>'] },
       },
       env: { BRIDGE_PUBLISH_TIMEOUT_MS: '2000' },
-    })
+    }
+    let bridge = await startBridgeProcess({ ...bridgeOptions, waitFor: 'ready' })
     stops.push(() => bridge.stop())
 
     const logFile = join(workDir, 'functions.log')
@@ -112,7 +114,7 @@ export const startFunctionsStack = async (): Promise<FunctionsStack> => {
     const sql = postgres(database.url, { max: 2, onnotice: () => {} })
     stops.push(() => sql.end({ timeout: 2 }))
 
-    return {
+    const stack: FunctionsStack = {
       nats,
       bridge,
       functions,
@@ -127,9 +129,15 @@ export const startFunctionsStack = async (): Promise<FunctionsStack> => {
         relay = await startPgWsRelay({ ...relayOptions, port: relayPort })
         relayOpen = true
       },
+      startBridge: async () => {
+        await bridge.stop()
+        bridge = await startBridgeProcess({ ...bridgeOptions, waitFor: 'health' })
+        stack.bridge = bridge
+      },
       functionsLog: () => readFile(logFile, 'utf8'),
       cleanup,
     }
+    return stack
   } catch (err) {
     await cleanup()
     throw err
