@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { getFreePort } from '../../test/support/free-port'
+import { freePort as getFreePort } from '../../scripts/lib/stack/ports'
 import { sleep } from './measure'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))

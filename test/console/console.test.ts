@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunningFunctions, startFunctions } from '../../scripts/lib/stack/functions'
 import { createEvent } from '../../shared/events'
 import { subjectFor } from '../../shared/subjects'
-import { getFreePort } from '../support/free-port'
+import { freePort as getFreePort } from '../../scripts/lib/stack/ports'
 import { startStackForTests, type TestStack } from '../support/stack'
 import { launchChromium } from './chromium'
 

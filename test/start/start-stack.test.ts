@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { getFreePort } from '../support/free-port'
+import { freePort as getFreePort } from '../../scripts/lib/stack/ports'
 
 // One real `npm start` (nats-server, Postgres, relay, bridge, wrangler dev, swap executor) in a
 // private state directory and on free ports; SIGTERM must leave no process of it behind.

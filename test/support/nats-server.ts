@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { connect } from 'nats'
-import { getFreePort } from './free-port'
-import { waitForPort } from './wait-for-port'
+import { freePort as getFreePort, waitForPort } from '../../scripts/lib/stack/ports'
 
 export interface NatsServerHandle {
   /** nats://127.0.0.1:<port> */

@@ -6,7 +6,7 @@ import { tmpdir, userInfo } from 'node:os'
 import { delimiter, join } from 'node:path'
 import postgres, { type Sql } from 'postgres'
 import { applyMigrations } from '../../functions/db/migrate'
-import { getFreePort } from './free-port'
+import { freePort as getFreePort } from '../../scripts/lib/stack/ports'
 
 export interface PostgresServer {
   /** Connection URL of the server's `postgres` database. */

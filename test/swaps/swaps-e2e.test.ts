@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSwapExecutor } from '../../examples/swap-executor/service'
 import { type RunningFunctions, startFunctions } from '../../scripts/lib/stack/functions'
 import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
-import { getFreePort } from '../support/free-port'
+import { freePort as getFreePort } from '../../scripts/lib/stack/ports'
 import { startStackForTests, type TestStack } from '../support/stack'
 
 const ROOT = join(import.meta.dirname, '../..')
