@@ -151,6 +151,8 @@ const main = async () => {
     targets: targets(rows, peakRss),
     bridge: { peakRssMb: peakRss },
   }
+  for (const row of rows.filter((r) => r.errors))
+    console.log(`  ${row.scenario}: failures such as ${row.errors!.join(' | ')}`)
   console.log(
     `\n${rowsTable(rows)}\n\nbridge peak RSS ${fmt(peakRss, 0)} MB\n\n${targetsTable(results.targets)}`,
   )

@@ -7,6 +7,8 @@ export interface Sample {
   /** Operations completed (events, requests or deliveries). */
   count: number
   seconds: number
+  /** The first few distinct failure messages. */
+  errors?: string[]
 }
 
 export const percentile = (sorted: readonly number[], p: number): number =>
@@ -36,6 +38,7 @@ export const runLoops = async (
   const latencies: number[] = []
   let done = 0
   let failures = 0
+  const errors = new Set<string>()
   const started = performance.now()
   const until = started + durationS * 1000
   await Promise.all(
@@ -46,13 +49,16 @@ export const runLoops = async (
           const n = await op()
           latencies.push(performance.now() - t)
           done += n
-        } catch {
+        } catch (err) {
           failures++
+          const message = err instanceof Error ? err.message : String(err)
+          if (errors.size < 3) errors.add(message)
         }
       }
     }),
   )
-  return summarize(latencies, done, (performance.now() - started) / 1000, failures)
+  const sample = summarize(latencies, done, (performance.now() - started) / 1000, failures)
+  return errors.size > 0 ? { ...sample, errors: [...errors] } : sample
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
