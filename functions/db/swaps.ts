@@ -190,3 +190,51 @@ export const completeIdempotencyKey = async (
     [actor, key, statusCode, JSON.stringify(response)],
   )
 }
+
+/** Marks up to `limit` swaps pending for longer than `olderThanMs` as unknown; returns their ids. */
+export const expirePendingSwaps = async (
+  tx: PoolClient,
+  olderThanMs: number,
+  outcome: { message: string; error_code: string },
+  limit: number,
+): Promise<string[]> => {
+  const { rows } = await tx.query<{ id: string }>(
+    `update swaps
+        set status = 'unknown', message = $2, error_code = $3, updated_at = now()
+      where id in (select id
+                     from swaps
+                    where status = 'pending' and created_at < now() - $1::int * interval '1 millisecond'
+                    order by created_at
+                    limit $4
+                      for update skip locked)
+      returning id`,
+    [olderThanMs, outcome.message, outcome.error_code, limit],
+  )
+  return rows.map((r) => r.id)
+}
+
+export interface UnfinishedIdempotencyKey {
+  actor: string
+  key: string
+  swap_id: string | null
+  swap_status: SwapStatus | null
+}
+
+/** Idempotency keys claimed more than `olderThanMs` ago whose request never stored a response. */
+export const lockUnfinishedIdempotencyKeys = async (
+  tx: PoolClient,
+  olderThanMs: number,
+  limit: number,
+): Promise<UnfinishedIdempotencyKey[]> => {
+  const { rows } = await tx.query<UnfinishedIdempotencyKey>(
+    `select k.actor, k.key, k.swap_id, s.status as swap_status
+       from swap_idempotency_keys k
+       left join swaps s on s.id = k.swap_id
+      where k.status_code is null and k.created_at < now() - $1::int * interval '1 millisecond'
+      order by k.created_at
+      limit $2
+        for update of k skip locked`,
+    [olderThanMs, limit],
+  )
+  return rows
+}

@@ -2,11 +2,12 @@ import { createPool } from '../db/pool'
 import { type Bindings, parseBindings } from '../env'
 import { log } from '../log'
 import { deliverOutbox } from '../outbox/deliver'
+import { settleStuckSwaps } from '../services/stuck-swaps'
 import { pruneExpired } from './retention'
 
 /**
- * The Cron Trigger: drains what the post-commit delivery left in the outbox, then deletes what is
- * kept no longer.
+ * The Cron Trigger: drains what the post-commit delivery left in the outbox, settles swaps whose
+ * request died mid-relay, then deletes what is kept no longer.
  */
 export const runScheduled = async (env: Bindings): Promise<void> => {
   const { config, issues } = parseBindings(env)
@@ -27,6 +28,9 @@ export const runScheduled = async (env: Bindings): Promise<void> => {
   try {
     await step('outbox drained', async () => ({
       ...(await deliverOutbox(pool, { bridge: config, batchSize: config.OUTBOX_BATCH_SIZE })),
+    }))
+    await step('stuck swaps settled', async () => ({
+      ...(await settleStuckSwaps(pool, config.SWAP_TIMEOUT_MS)),
     }))
     await step('expired rows pruned', async () => ({ ...(await pruneExpired(pool, config)) }))
   } finally {

@@ -293,7 +293,8 @@ export const finishSwap = async (
   return withTransaction(pool, async (tx) => {
     const current = await getSwap(tx, swap.id, { forUpdate: true })
     const events: LibraryEvent[] = []
-    if (current?.status === 'pending') {
+    // unknown: the Cron Trigger took this request for dead; its answer still counts
+    if (current?.status === 'pending' || current?.status === 'unknown') {
       await settleSwap(tx, swap.id, state)
       if (event) events.push(event)
       await insertEvents(tx, events)
