@@ -344,6 +344,7 @@ const forwardRoutes = (functionsUrl: string) => [
   { subject: 'library.swap.validate', url: `${functionsUrl}/internal/swap/validate`, timeout_ms: 10_000 },
   { subject: 'library.swap.completed', url: `${functionsUrl}/internal/swap/events`, reply: false },
   { subject: 'library.swap.failed', url: `${functionsUrl}/internal/swap/events`, reply: false },
+  { subject: 'library.swap.rolled_back', url: `${functionsUrl}/internal/swap/events`, reply: false },
 ]
 
 /** One `npm start` per state directory: a second one would take the first one's children for leftovers. */
