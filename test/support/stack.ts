@@ -33,6 +33,8 @@ export const STACK_BRIDGE_TOKENS = {
 export interface StackOptions {
   /** Prefix of the test database's name. */
   databasePrefix?: string
+  /** Extra environment of the stack's bridge. */
+  bridgeEnv?: Record<string, string>
 }
 
 /**
@@ -63,6 +65,7 @@ export const startStackForTests = async (options: StackOptions = {}): Promise<Te
     const bridge = await startBridgeProcess({
       natsUrl: nats.url,
       tokens: STACK_BRIDGE_TOKENS,
+      env: options.bridgeEnv,
       waitFor: 'ready',
     })
     stops.push(async () => {

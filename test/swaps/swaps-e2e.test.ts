@@ -7,14 +7,18 @@ import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSwapExecutor } from '../../examples/swap-executor/service'
 import { type RunningFunctions, startFunctions } from '../../scripts/lib/stack/functions'
-import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
 import { freePort as getFreePort } from '../../scripts/lib/stack/ports'
+import { createEvent } from '../../shared/events'
+import { generateWebhookSecret } from '../../shared/webhook-signing'
+import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
 import { startStackForTests, type TestStack } from '../support/stack'
 
 const ROOT = join(import.meta.dirname, '../..')
 const API_KEY = 'swap-test-api-key-0123456789'
 const FUNCTIONS_TOKEN = 'functions-bridge-token-0123456789'
 const FORWARD_TOKEN = 'forward-token-for-tests-0123456789'
+const FORWARD_SIGNING_SECRET = generateWebhookSecret()
+const SUBSCRIBER_TOKEN = 'swap-subscriber-token-0123456789'
 const SWAP_TIMEOUT_MS = 1_500
 
 let stack: TestStack
@@ -26,6 +30,7 @@ let sql: postgres.Sql
 
 const bridgeEnv = (functionsUrl: string) => ({
   FORWARD_TOKEN,
+  WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
   FORWARD_ROUTES: JSON.stringify([
     { subject: 'library.swap.validate', url: `${functionsUrl}/internal/swap/validate`, timeout_ms: 10_000 },
     { subject: 'library.swap.completed', url: `${functionsUrl}/internal/swap/events`, reply: false },
@@ -34,6 +39,7 @@ const bridgeEnv = (functionsUrl: string) => ({
 })
 const bridgeTokens = {
   functions: { token: FUNCTIONS_TOKEN, publish: ['library.>'], request: ['library.swap.command'] },
+  subscriber: { token: SUBSCRIBER_TOKEN, subscribe: ['library.swap.*'] },
 }
 
 const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
@@ -113,7 +119,11 @@ const stopAll = async (subs: Array<Subscription | Service>) => {
 }
 
 beforeAll(async () => {
-  stack = await startStackForTests({ databasePrefix: 'swaps' })
+  // the stack's bridge shares the webhook subscriptions with ours, so it must reach the functions too
+  stack = await startStackForTests({
+    databasePrefix: 'swaps',
+    bridgeEnv: { WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' },
+  })
   sql = postgres(stack.databaseUrl, { max: 2, onnotice: () => {} })
   workDir = await mkdtemp(join(tmpdir(), 'swaps-e2e-'))
   const [bridgePort, functionsPort] = [await getFreePort(), await getFreePort()]
@@ -136,6 +146,7 @@ beforeAll(async () => {
       BRIDGE_URL: bridges[0]!.url,
       BRIDGE_TOKEN: FUNCTIONS_TOKEN,
       FORWARD_TOKEN,
+      FORWARD_SIGNING_SECRET,
       SWAP_TIMEOUT_MS: String(SWAP_TIMEOUT_MS),
       API_KEYS: JSON.stringify([
         {
@@ -286,6 +297,58 @@ describe('swaps end to end', () => {
       expect(events[1]!.event_id).toBe(await swapOutcomeEventId(swapId, 'swap.completed'))
     } finally {
       await stopAll([slow])
+    }
+  })
+
+  it('a bridge webhook subscription on library.swap.* settles late outcomes, signed with FORWARD_SIGNING_SECRET', async () => {
+    const [from, to] = [await entity(), await entity()]
+    const executor = await plainExecutor(completing)
+    let swapId: string
+    try {
+      const res = await api('POST', '/swaps', swapBody(from, to))
+      expect(res.status).toBe(200)
+      swapId = res.body.swap_id
+    } finally {
+      await stopAll([executor.sub])
+    }
+    const bridge = async (method: string, path: string, token: string, body?: unknown) => {
+      const res = await fetch(`${bridges[0]!.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
+      return { status: res.status, body: await res.json().catch(() => undefined) }
+    }
+    const name = `swap-events-${randomUUID().slice(0, 8)}`
+    const created = await bridge('POST', '/v1/subscriptions', SUBSCRIBER_TOKEN, {
+      name,
+      subject: 'library.swap.*',
+      url: `${functions.url}/internal/swap/events`,
+      secret: FORWARD_SIGNING_SECRET,
+    })
+    expect(created.status).toBe(201)
+    try {
+      // no forward route carries rolled_back in this stack: only the subscription can deliver it
+      const late = createEvent({
+        event_type: 'swap.rolled_back',
+        source: 'swap-executor',
+        swap_id: swapId,
+        data: { from_entity_id: from, to_entity_id: to, reason: 'regression', message: 'rolled back late' },
+      })
+      const published = await bridge('POST', '/v1/events', FUNCTIONS_TOKEN, late)
+      expect(published.status).toBe(202)
+      await expect
+        .poll(async () => (await api('GET', `/swaps/${swapId}`)).body.status, { timeout: 30_000 })
+        .toBe('rolled_back')
+      expect((await outboxEvents(swapId)).map((e) => e.event_type)).toEqual([
+        'swap.initiated',
+        'swap.completed',
+        'swap.rolled_back',
+      ])
+      const state = await bridge('GET', `/v1/subscriptions/${name}`, SUBSCRIBER_TOKEN)
+      expect((state.body as { last_error?: unknown }).last_error ?? null).toBeNull()
+    } finally {
+      await bridge('DELETE', `/v1/subscriptions/${name}`, SUBSCRIBER_TOKEN)
     }
   })
 
