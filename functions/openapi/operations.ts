@@ -346,7 +346,11 @@ const others: OperationSpec[] = [
     method: 'post',
     path: '/internal/swap/events',
     tag: 'internal',
-    summary: 'Late swap outcome events from executors, through a bridge forward route',
+    summary:
+      'Late swap outcome events from executors, through a bridge forward route or webhook subscription',
+    description:
+      'A webhook subscription on library.swap.* pointed here, signed with FORWARD_SIGNING_SECRET, is the durable ' +
+      'path: the stream keeps the event until this endpoint has answered 2xx. Other event types are answered 202.',
     body: LibraryEvent,
     examples: [
       {

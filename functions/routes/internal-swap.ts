@@ -17,8 +17,9 @@ export const SwapValidateBody = v.looseObject({ from_entity_id: Uuid, to_entity_
 const MAX_VALIDATE_BYTES = 65_536
 
 /**
- * What the bridge's forward routes reach: `library.swap.validate` requests, and the swap outcome
- * events executors publish when they finish late.
+ * What the bridge reaches: `library.swap.validate` requests (forward route), and the swap outcome
+ * events executors publish when they finish late (forward routes, or a webhook subscription on
+ * `library.swap.*`, which delivers the event JSON as its body).
  */
 export const internalSwapRoutes = new Hono<HonoEnv>()
   .use(requireConfig(), requireForwardToken(), database())
