@@ -1,6 +1,7 @@
 import { DeliverPolicy, type JetStreamClient, type NatsConnection, type OrderedConsumerOptions } from 'nats'
 import { subjectMatches } from '../../shared/subject-validation'
 import { eventTypeForSubject, STREAM_NAME, STREAM_SUBJECTS } from '../../shared/subjects'
+import { sharedEvents } from './shared-subscription'
 import type { SseEvent } from './sse-connection'
 
 /** Where a JetStream-backed stream starts. */
@@ -83,7 +84,12 @@ export const openCoreSource = async (
   pattern: string,
   queue?: string,
 ): Promise<EventSource> => {
-  const sub = nc.subscribe(pattern, queue ? { queue } : {})
+  if (queue === undefined) {
+    const shared = sharedEvents(nc, pattern, (subject, data) => ({ event: eventName(subject), data }))
+    await nc.flush()
+    return { kind: 'core', events: shared.events, close: async () => shared.close() }
+  }
+  const sub = nc.subscribe(pattern, { queue })
   // The server registers the interest asynchronously; flush so events published after the
   // response headers reach this client.
   await nc.flush()

@@ -25,6 +25,9 @@ export const formatEvent = ({ id, event, data }: SseEvent): string => {
   return `${frame}\n`
 }
 
+/** A fanned-out event is formatted once for all of its clients. */
+const frames = new WeakMap<SseEvent, string>()
+
 /**
  * One Server-Sent Events response written straight to the Node socket, so that a client that
  * does not read shows up as bytes piling up in `writableLength` and can be cut.
@@ -64,7 +67,12 @@ export class SseConnection {
 
   /** False once the connection is closed (by the client, or cut here). */
   send(event: SseEvent): boolean {
-    return this.#write(formatEvent(event))
+    let frame = frames.get(event)
+    if (frame === undefined) {
+      frame = formatEvent(event)
+      frames.set(event, frame)
+    }
+    return this.#write(frame)
   }
 
   onClose(listener: (reason: CloseReason) => void): void {

@@ -1,0 +1,94 @@
+import type { NatsConnection, Subscription } from 'nats'
+import type { SseEvent } from './sse-connection'
+
+interface Listener {
+  push(event: SseEvent): void
+  end(err?: Error): void
+}
+
+interface Shared {
+  sub: Subscription
+  listeners: Set<Listener>
+}
+
+const registry = new WeakMap<NatsConnection, Map<string, Shared>>()
+
+/**
+ * A per-client iterable over one NATS subscription shared by every client of the same pattern
+ * (no queue group): the server sends each message to the bridge once, not once per client.
+ */
+export const sharedEvents = (
+  nc: NatsConnection,
+  pattern: string,
+  toEvent: (subject: string, data: string) => SseEvent,
+): { events: AsyncIterable<SseEvent>; close(): void } => {
+  let byPattern = registry.get(nc)
+  if (!byPattern) {
+    byPattern = new Map()
+    registry.set(nc, byPattern)
+  }
+  let shared = byPattern.get(pattern)
+  if (!shared) {
+    const listeners = new Set<Listener>()
+    const sub = nc.subscribe(pattern, {
+      callback: (err, m) => {
+        if (err) {
+          for (const l of [...listeners]) l.end(err)
+          return
+        }
+        const event = toEvent(m.subject, m.string())
+        for (const l of listeners) l.push(event)
+      },
+    })
+    const entry: Shared = { sub, listeners }
+    void sub.closed.then(() => {
+      if (byPattern.get(pattern) === entry) byPattern.delete(pattern)
+      for (const l of [...listeners]) l.end()
+    })
+    shared = entry
+    byPattern.set(pattern, shared)
+  }
+  const { sub, listeners } = shared
+
+  const queue: SseEvent[] = []
+  let ended = false
+  let failure: Error | undefined
+  let wake: (() => void) | undefined
+  const listener: Listener = {
+    push(event) {
+      queue.push(event)
+      wake?.()
+    },
+    end(err) {
+      ended = true
+      failure = err
+      listeners.delete(listener)
+      wake?.()
+    },
+  }
+  listeners.add(listener)
+
+  const close = () => {
+    if (!listeners.delete(listener)) return
+    ended = true
+    wake?.()
+    if (listeners.size === 0 && !sub.isClosed()) {
+      byPattern.delete(pattern)
+      sub.unsubscribe()
+    }
+  }
+  async function* events(): AsyncGenerator<SseEvent> {
+    for (;;) {
+      while (queue.length > 0) yield queue.shift()!
+      if (ended) {
+        if (failure) throw failure
+        return
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve
+      })
+      wake = undefined
+    }
+  }
+  return { events: events(), close }
+}
