@@ -5,6 +5,7 @@
  *   npm run bench
  *   BENCH_ONLY=publish,batch,relay,sse,webhook,e2e  BENCH_DURATION_S=4  BENCH_WARMUP_S=2
  *   BENCH_CONCURRENCY=32  BENCH_PROFILE=1 (writes bench/*.cpuprofile from the bridge)
+ *   BENCH_BRIDGE_ENTRY=dist/ab/before.js (another bundle; no build)
  */
 import { spawnSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
@@ -95,7 +96,8 @@ const main = async () => {
       .join(', ')}`,
   )
 
-  if (process.env.BENCH_SKIP_BUILD !== '1') {
+  const entry = process.env.BENCH_BRIDGE_ENTRY
+  if (!entry && process.env.BENCH_SKIP_BUILD !== '1') {
     const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' })
     if (build.status !== 0) throw new Error('npm run build failed')
   }
@@ -106,6 +108,7 @@ const main = async () => {
     natsUrl: nats.url,
     tokens: { bench: { token: TOKEN, publish: ['>'], request: ['>'], subscribe: ['>'] } },
     logFile: `${BENCH_DIR}/bridge.log`,
+    entry,
     cpuProfDir: profile ? BENCH_DIR : undefined,
     env: {
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
