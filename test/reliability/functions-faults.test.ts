@@ -474,6 +474,17 @@ describe('cold start in any order', () => {
         const res = await api(stack, 'POST', '/api/v1/entities', newEntity('cold'))
         expect(res.status, res.text).toBe(up.has('database') ? 201 : 503)
         if (res.status === 201) created.push(String(res.body?.id))
+        if (res.status === 201 && !(up.has('bridge') && up.has('nats'))) {
+          // the delivery failed: the first retry is due within the initial backoff (5 s), not twice that
+          const [row] = await waitFor(async () => {
+            const rows = await stack.sql<{ attempts: number; due_in_ms: number }[]>`
+              select attempts, (extract(epoch from next_attempt_at - now()) * 1000)::float8 as due_in_ms
+                from outbox where entity_key = ${String(res.body?.id)} and last_error is not null`
+            return rows.length > 0 ? rows : undefined
+          }, 'the failed delivery to be recorded')
+          expect(row!.attempts).toBe(1)
+          expect(row!.due_in_ms).toBeLessThanOrEqual(5_000)
+        }
       }
       const recoveryMs = Date.now() - started
       expect(stack.bridge.pid).toBe(bridgePid)
