@@ -4,11 +4,11 @@ import { HttpError, invalidInput } from '../../shared/http-error'
 import { withTransaction } from '../db/pool'
 import { claimReceipt, recordResponse } from '../db/webhook-receipts'
 import type { HonoEnv } from '../env'
+import { readBodyText, requireJsonContentType } from '../lib/read-body'
 import { requireConfig } from '../middleware/config'
 import { database, dispatchEvents } from '../middleware/database'
 import { eventMetadata } from '../services/context'
 import { MAPPINGS, WebhookPayload } from '../webhooks/mappings'
-import { readBodyText, requireJson } from '../webhooks/read-body'
 import { isAllowed } from '../webhooks/sources'
 import { isWebhookType, WEBHOOK_TYPES } from '../webhooks/types'
 import { verifyDelivery } from '../webhooks/verify'
@@ -40,7 +40,7 @@ export const webhookRoutes = new Hono<HonoEnv>()
     const source = Object.hasOwn(sources, name) ? sources[name] : undefined
     if (!source) throw new HttpError(404, 'unknown_source', `No webhook source named '${name}'`)
 
-    requireJson(c.req.header('content-type'))
+    requireJsonContentType(c.req.header('content-type'))
     const body = await readBodyText(c.req.raw, source.max_body_bytes)
     const delivery = await verifyDelivery(source, c.req.raw.headers, body)
     const payload = parsePayload(body)

@@ -2,21 +2,25 @@ import { HttpError } from '../../shared/http-error'
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i
 
-export const requireJson = (contentType: string | undefined): void => {
-  const mediaType = contentType?.split(';')[0]?.trim() ?? ''
-  if (!JSON_MEDIA_TYPE.test(mediaType)) {
-    throw new HttpError(415, 'unsupported_media_type', 'Webhook bodies must be sent as application/json', {
+export const isJsonContentType = (contentType: string | undefined): boolean =>
+  JSON_MEDIA_TYPE.test(contentType?.split(';')[0]?.trim() ?? '')
+
+export const requireJsonContentType = (contentType: string | undefined): void => {
+  if (!isJsonContentType(contentType)) {
+    throw new HttpError(415, 'unsupported_media_type', 'The request body must be application/json', {
       content_type: contentType ?? null,
     })
   }
 }
 
 const tooLarge = (limit: number) =>
-  new HttpError(413, 'payload_too_large', `The body exceeds ${limit} bytes`, { limit_bytes: limit })
+  new HttpError(413, 'payload_too_large', `The request body may be at most ${limit} bytes`, {
+    max_bytes: limit,
+  })
 
 /**
- * Reads the raw body (the signature covers the exact bytes) and stops at `limit` bytes, whatever
- * Content-Length claims.
+ * Reads the raw body as UTF-8 and stops at `limit` bytes whatever Content-Length claims (chunked
+ * bodies have none). Raw text, because a webhook signature covers the exact bytes.
  */
 export const readBodyText = async (request: Request, limit: number): Promise<string> => {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN)
@@ -44,6 +48,6 @@ export const readBodyText = async (request: Request, limit: number): Promise<str
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes)
   } catch {
-    throw new HttpError(400, 'invalid_json', 'The body is not valid UTF-8')
+    throw new HttpError(400, 'malformed_json', 'The request body is not valid UTF-8')
   }
 }
