@@ -2,7 +2,7 @@
  * A/B comparison of two bridge bundles under the same load, for judging one optimisation on a
  * noisy machine: both run side by side on one nats-server and take turns, short round after
  * short round, so that background load hits both alike. Reports bridge CPU per 1,000 requests
- * (the steadiest figure) and throughput for single-event publish (c=32) and relay (c=1).
+ * (the steadiest figure) and throughput for single-event publish (c=32) and relay (c=1, c=32).
  *
  *   tsx bench/ab.ts dist/ab/before.js dist/ab/after.js   AB_ROUNDS=6 AB_ROUND_S=1.5
  */
@@ -61,6 +61,7 @@ try {
   }
   const publish = bridges.map(tally)
   const relay = bridges.map(tally)
+  const relayN = bridges.map(tally)
   const payload = JSON.stringify({ from_entity_id: randomUUID(), reason: 'bench' })
   for (let round = 0; round <= ROUNDS; round++) {
     // Round 0 warms both up and is not counted.
@@ -82,6 +83,15 @@ try {
         runLoops(1, ROUND_S, () => poster.post(`${bridge.url}/v1/request/bench.echo`, payload)),
       )
       poster.close()
+      await measure(bridge, round === 0 ? tally() : relayN[i]!, () =>
+        cannon({
+          url: `${bridge.url}/v1/request/bench.echo`,
+          token: TOKEN,
+          connections: 32,
+          durationS: ROUND_S,
+          body: () => payload,
+        }),
+      )
     }
   }
   const line = (name: string, t: Tally[], i: number) => [
@@ -98,6 +108,8 @@ try {
         line('publish c=32', publish, 1),
         line('relay c=1', relay, 0),
         line('relay c=1', relay, 1),
+        line('relay c=32', relayN, 0),
+        line('relay c=32', relayN, 1),
       ],
     ),
   )

@@ -3,6 +3,7 @@ import type { LibraryEvent } from '../../shared/events'
 import { STREAM_NAME } from '../../shared/subjects'
 import type { BridgeMetrics } from '../metrics'
 import type { NatsConnectionHolder } from './connection'
+import { writeGate } from './next-write'
 
 export interface EncodedEvent {
   event: LibraryEvent
@@ -32,6 +33,7 @@ export const validTraceparent = (value: unknown): string | undefined =>
   typeof value === 'string' && TRACEPARENT.test(value) ? value : undefined
 
 const encoder = new TextEncoder()
+const gate = writeGate()
 
 export const encodeEvent = (event: LibraryEvent, subject: string): EncodedEvent => ({
   event,
@@ -81,23 +83,25 @@ export const publishEvents = async (
       error: { code: 'nats_unavailable', message: `NATS is not connected (${holder.state})` },
     }))
   }
-  const settled = await Promise.allSettled(
-    items.map(({ event, subject, data }) => {
-      const h = natsHeaders()
-      h.set('Content-Type', 'application/json')
-      h.set(EVENT_TYPE_HEADER, event.event_type)
-      const trace = traceparent ?? validTraceparent(event.metadata.traceparent)
-      if (trace) h.set('traceparent', trace)
-      const begin = performance.now()
-      return handles.js
-        .publish(subject, data, {
-          msgID: event.event_id,
-          expect: { streamName: STREAM_NAME },
-          timeout: remaining,
-          headers: h,
-        })
-        .finally(() => metrics?.publishDuration.observe((performance.now() - begin) / 1000))
-    }),
+  const settled = await gate(() =>
+    Promise.allSettled(
+      items.map(({ event, subject, data }) => {
+        const h = natsHeaders()
+        h.set('Content-Type', 'application/json')
+        h.set(EVENT_TYPE_HEADER, event.event_type)
+        const trace = traceparent ?? validTraceparent(event.metadata.traceparent)
+        if (trace) h.set('traceparent', trace)
+        const begin = performance.now()
+        return handles.js
+          .publish(subject, data, {
+            msgID: event.event_id,
+            expect: { streamName: STREAM_NAME },
+            timeout: remaining,
+            headers: h,
+          })
+          .finally(() => metrics?.publishDuration.observe((performance.now() - begin) / 1000))
+      }),
+    ),
   )
   return settled.map((outcome, i): PublishResult => {
     const { event } = items[i]!

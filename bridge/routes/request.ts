@@ -12,6 +12,7 @@ import { validateSubject } from '../../shared/subject-validation'
 import { authorize } from '../auth/require-token'
 import { type BridgeDeps, maxBodyBytes, retryAfterSeconds } from '../deps'
 import { readBody } from '../http/read-body'
+import { writeGate } from '../nats/next-write'
 import type { BridgeEnv } from '../types'
 
 export const TIMEOUT_HEADER = 'x-timeout-ms'
@@ -94,6 +95,7 @@ const relayHeaders = (msg: Msg, set: (name: string, value: string) => void): voi
 
 export const requestRoutes = (deps: BridgeDeps) => {
   const { config, nats, metrics } = deps
+  const gate = writeGate()
   return new Hono<BridgeEnv>().post('/:subject', async (c) => {
     const checked = validateSubject(c.req.param('subject'), { wildcards: false })
     if (!checked.ok) {
@@ -126,10 +128,12 @@ export const requestRoutes = (deps: BridgeDeps) => {
 
     let reply: Msg
     try {
-      reply = await handles.nc.request(subject, body, {
-        timeout: Math.ceil(remaining),
-        headers: toNatsHeaders(c.req.raw.headers, c.get('requestId')),
-      })
+      reply = await gate(() =>
+        handles.nc.request(subject, body, {
+          timeout: Math.ceil(remaining),
+          headers: toNatsHeaders(c.req.raw.headers, c.get('requestId')),
+        }),
+      )
     } catch (err) {
       const code = err instanceof NatsError ? err.code : undefined
       if (code === ErrorCode.NoResponders) {
