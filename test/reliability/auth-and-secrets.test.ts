@@ -103,14 +103,19 @@ const ROUTES = [
 describe('auth on every /v1 route, and no secret in the logs', () => {
   it('refuses a missing, malformed or wrong token with 401 and an out-of-scope one with 403/404', async () => {
     // an admin-owned subscription the narrow token must not see or touch
-    const created = await call('POST', '/v1/subscriptions', `Bearer ${TOKENS.admin.token}`, {
-      name: 'audit-hook',
-      subject: 'library.health.*',
-      url: receiverUrl,
-      secret: WEBHOOK_SECRET,
-      max_deliver: 2,
-    })
-    expect(created.status, JSON.stringify(created.json)).toBe(201)
+    // the subscription registry may still be coming up (503 + Retry-After) right after /ready
+    await waitFor(async () => {
+      const created = await call('POST', '/v1/subscriptions', `Bearer ${TOKENS.admin.token}`, {
+        name: 'audit-hook',
+        subject: 'library.health.*',
+        url: receiverUrl,
+        secret: WEBHOOK_SECRET,
+        max_deliver: 2,
+      })
+      if (created.status === 503) return undefined
+      expect(created.status, JSON.stringify(created.json)).toBe(201)
+      return true
+    }, 'the subscription to be created')
 
     const wiretap = await startWiretap(nc)
     let calls = 0

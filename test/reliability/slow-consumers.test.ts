@@ -14,7 +14,7 @@ const CLIENTS = 100
 const STALLED = 10
 const MESSAGES = scaled(2_500, 5_000)
 const PAYLOAD_BYTES = 8_192
-const CLIENT_BUFFER_BYTES = 262_144
+const CLIENT_BUFFER_BYTES = 1_048_576
 const SUBJECT = 'load.sse'
 const MiB = 1024 * 1024
 
@@ -32,7 +32,7 @@ beforeAll(async () => {
     env: {
       STREAM_STORAGE: 'memory',
       SSE_CLIENT_BUFFER_BYTES: String(CLIENT_BUFFER_BYTES),
-      SSE_CUT_GRACE_MS: '500',
+      SSE_CUT_GRACE_MS: '3000',
       SSE_HEARTBEAT_MS: '1000',
       WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
       WEBHOOK_TIMEOUT_MS: '500',
@@ -196,14 +196,19 @@ describe('slow consumers', () => {
       req.resume()
       req.on('end', () => res.writeHead(204).end())
     })
-    const subscribe = async (name: string, url: string) => {
-      const res = await fetch(`${bridge.url}/v1/subscriptions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ name, subject: 'library.health.*', url, max_deliver: 3 }),
-      })
-      expect(res.status, await res.text()).toBe(201)
-    }
+    // the subscription registry may still be coming up (503 + Retry-After)
+    const subscribe = (name: string, url: string) =>
+      waitFor(async () => {
+        const res = await fetch(`${bridge.url}/v1/subscriptions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ name, subject: 'library.health.*', url, max_deliver: 3 }),
+        })
+        const text = await res.text()
+        if (res.status === 503) return undefined
+        expect(res.status, text).toBe(201)
+        return true
+      }, `subscription ${name}`)
     await subscribe('hangs', hangUrl)
     await subscribe('healthy', okUrl)
 

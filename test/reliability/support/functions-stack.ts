@@ -5,8 +5,8 @@ import { join } from 'node:path'
 import postgres from 'postgres'
 import { type PgWsRelay, startPgWsRelay } from '../../../scripts/lib/pg-ws-relay'
 import { type RunningFunctions, startFunctions } from '../../../scripts/lib/stack/functions'
-import { type BridgeProcess, startBridgeProcess } from '../../support/bridge-process'
 import { freePort as getFreePort } from '../../../scripts/lib/stack/ports'
+import { type BridgeProcess, startBridgeProcess } from '../../support/bridge-process'
 import { type NatsServerHandle, startNatsServer } from '../../support/nats-server'
 import { createTestDatabase, startPostgres } from '../../support/postgres'
 
@@ -40,7 +40,7 @@ export interface FunctionsStack {
 
 /**
  * nats-server, Postgres with a migrated database, the WebSocket relay, a bridge process and the
- * functions under `wrangler dev`; the Cron Trigger is fired by the tests (`drain`), not by a timer.
+ * functions under `wrangler dev` with their Cron Trigger on schedule.
  */
 export const startFunctionsStack = async (): Promise<FunctionsStack> => {
   const stops: Array<() => Promise<unknown>> = []
@@ -105,7 +105,7 @@ export const startFunctionsStack = async (): Promise<FunctionsStack> => {
       envFile: join(workDir, 'functions.env'),
       persistDir: join(workDir, 'wrangler'),
       logFile,
-      cronIntervalMs: 3_600_000,
+      // the Cron Trigger runs on its wrangler.toml schedule, as deployed; tests may also fire it
     })
     stops.push(async () => {
       functions.stopCron()
