@@ -43,16 +43,19 @@ export interface ClaimOptions {
  * Claims due rows oldest first and leases them (attempts + 1, next_attempt_at pushed out) so that
  * concurrent runs skip them. A row is left out while an older undelivered row of the same
  * entity_key exists outside this claim, which keeps per-entity order across runs.
+ *
+ * Both queries order by the qualified `o.id`: a bare `id` in ORDER BY names the text output column
+ * (`id::text as id`), which sorts '10' before '9'.
  */
 export const claimDue = (pool: Pool, options: ClaimOptions): Promise<OutboxRow[]> =>
   withTransaction(pool, async (tx) => {
     const { rows } = await tx.query<OutboxRow>(
-      `select id::text as id, event_id, entity_key, payload, attempts
-         from outbox
-        where delivered_at is null
-          and next_attempt_at <= now()
-          and ($1::uuid[] is null or event_id = any($1::uuid[]))
-        order by id
+      `select o.id::text as id, o.event_id, o.entity_key, o.payload, o.attempts
+         from outbox o
+        where o.delivered_at is null
+          and o.next_attempt_at <= now()
+          and ($1::uuid[] is null or o.event_id = any($1::uuid[]))
+        order by o.id
         limit $2
           for update skip locked`,
       [options.eventIds ? [...options.eventIds] : null, options.limit],
@@ -65,10 +68,10 @@ export const claimDue = (pool: Pool, options: ClaimOptions): Promise<OutboxRow[]
     if (keys.length > 0) {
       const maxId = rows[rows.length - 1]!.id
       const older = await tx.query<{ id: string; entity_key: string }>(
-        `select id::text as id, entity_key
-           from outbox
-          where delivered_at is null and entity_key = any($1::text[]) and id <= $2::bigint
-          order by id`,
+        `select o.id::text as id, o.entity_key
+           from outbox o
+          where o.delivered_at is null and o.entity_key = any($1::text[]) and o.id <= $2::bigint
+          order by o.id`,
         [keys, maxId],
       )
       const blockedKeys = new Set<string>()

@@ -23,6 +23,25 @@ const runScheduled = async () => {
 const makeDue = (ids: string[]) =>
   query(`update outbox set next_attempt_at = now() where id = any($1::bigint[])`, [ids])
 
+/**
+ * Moves `ids` (oldest first) to the ids just below and at the next power of ten past every id the
+ * sequence has handed out, and moves the sequence past them, so the older row's id has fewer digits:
+ * compared as text rather than as a number it would sort after the newer one.
+ */
+const renumberAcrossDigitBoundary = async (ids: [string, string]): Promise<[string, string]> => {
+  const [row] = await query<{ p: string }>(
+    `with n as (select nextval(pg_get_serial_sequence('outbox', 'id')) as n),
+          p as (select power(10, length((n + 1000)::text))::bigint as p from n)
+     select p::text as p, setval(pg_get_serial_sequence('outbox', 'id'), p + 1000) from p`,
+  )
+  const p = BigInt(row!.p)
+  const renumbered: [string, string] = [String(p - 1n), String(p)]
+  for (const [i, id] of ids.entries()) {
+    await query('update outbox set id = $2 where id = $1', [id, renumbered[i]])
+  }
+  return renumbered
+}
+
 describe('transactional outbox', () => {
   it('keeps events while the bridge is down and delivers them once, in order, when it is back', async () => {
     const created = await call('/api/v1/entities', {
@@ -91,6 +110,40 @@ describe('transactional outbox', () => {
       [id],
     )
     expect(mine!.n).toBe(0)
+  })
+
+  it('keeps per-entity order when the older row has fewer id digits than the newer one', async () => {
+    const created = await call('/api/v1/entities', {
+      json: { name: uniqueName('digits'), type: 'model', version: '1.0.0' },
+      env: BRIDGE_DOWN,
+    })
+    expect(created.status).toBe(201)
+    const id: string = created.body.id
+    const patched = await call(`/api/v1/entities/${id}`, {
+      method: 'PATCH',
+      json: { description: 'one more digit' },
+      env: BRIDGE_DOWN,
+    })
+    expect(patched.status).toBe(200)
+    const pending = await outboxFor(id)
+    expect(pending.map((r) => r.event_type)).toEqual(['entity.registered', 'entity.updated'])
+    const [older, newer] = await renumberAcrossDigitBoundary([pending[0]!.id, pending[1]!.id])
+    expect((await outboxFor(id)).map((r) => r.id)).toEqual([older, newer])
+
+    // only the newer event is due: it must still wait for the older one
+    await makeDue([newer])
+    await runScheduled()
+    expect((await outboxFor(id)).map((r) => r.delivered_at)).toEqual([null, null])
+
+    // both due in one claim: they go out oldest first
+    await makeDue([older, newer])
+    await runScheduled()
+    const delivered = await outboxFor(id)
+    expect(delivered.map((r) => r.event_type)).toEqual(['entity.registered', 'entity.updated'])
+    expect(delivered.every((r) => r.delivered_at !== null)).toBe(true)
+    expect(Number(delivered[0]!.stream_seq)).toBeLessThan(Number(delivered[1]!.stream_seq))
+    await expectDelivered(id, 'entity.registered')
+    await expectDelivered(id, 'entity.updated')
   })
 
   it('a row whose ack was lost is sent again and JetStream keeps one message', async () => {

@@ -34,7 +34,7 @@ export const outboxFor = (entityId: string) =>
   query<OutboxRecord>(
     `select id::text as id, event_id, event_type, subject, entity_key, payload, delivered_at,
             stream_seq::text as stream_seq, attempts, next_attempt_at, last_error
-       from outbox where entity_key = $1 order by id`,
+       from outbox o where entity_key = $1 order by o.id`,
     [entityId],
   )
 
