@@ -51,14 +51,25 @@ const secretKey = (secret: string): Uint8Array => {
   return key
 }
 
+/** Imported keys by secret: a delivery then costs one crypto call instead of two. */
+type SigningKey = ReturnType<typeof crypto.subtle.importKey>
+const keys = new Map<string, SigningKey>()
+const MAX_KEYS = 256
+
+const signingKey = (secret: string): SigningKey => {
+  let key = keys.get(secret)
+  if (!key) {
+    const raw = secretKey(secret)
+    if (keys.size >= MAX_KEYS) keys.clear()
+    key = crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+    keys.set(secret, key)
+    key.catch(() => keys.delete(secret))
+  }
+  return key
+}
+
 const hmac = async (secret: string, id: string, timestamp: number, body: string): Promise<Uint8Array> => {
-  const key = await crypto.subtle.importKey(
-    'raw',
-    secretKey(secret),
-    { name: 'HMAC', hash: 'SHA-256' },
-    false,
-    ['sign'],
-  )
+  const key = await signingKey(secret)
   return new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(`${id}.${timestamp}.${body}`)))
 }
 
