@@ -82,7 +82,7 @@ export const listDeployments = async (
         and ($2::text is null or environment = $2)
         and ($3::text is null or status = $3)
         and ($4::bigint is null or seq > $4::bigint)
-      order by seq
+      order by deployments.seq
       limit $5`,
     [
       filters.entityId ?? null,

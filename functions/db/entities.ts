@@ -101,7 +101,7 @@ export const listEntities = async (
         and (case when $2::text is null then status <> 'deleted' else status = $2 end)
         and ($3::text is null or starts_with(name, $3))
         and ($4::bigint is null or seq > $4::bigint)
-      order by seq
+      order by entities.seq
       limit $5`,
     [
       filters.type ?? null,

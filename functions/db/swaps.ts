@@ -125,7 +125,7 @@ export const listSwaps = async (
       where ($1::text is null or status = $1)
         and ($2::uuid is null or from_entity_id = $2 or to_entity_id = $2)
         and ($3::bigint is null or seq > $3::bigint)
-      order by seq
+      order by swaps.seq
       limit $4`,
     [filters.status ?? null, filters.entityId ?? null, filters.afterSeq ?? null, filters.limit + 1],
   )
