@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { STREAM_NAME } from '../../shared/subjects'
 import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
 import { type NatsCluster, startNatsCluster } from '../support/nats-server'
-import { entityRegistered, natsClient, type PublishResponse, postEvents, readStream } from './helpers'
+import { entityRegistered, natsClient, type PublishResponse, postEvents } from './helpers'
 
 let cluster: NatsCluster
 let bridge: BridgeProcess

@@ -1,8 +1,8 @@
 import type { NatsConnection } from 'nats'
 import { afterEach, describe, expect, it } from 'vitest'
+import { freePort as getFreePort } from '../../scripts/lib/stack/ports'
 import { STREAM_NAME } from '../../shared/subjects'
 import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
-import { freePort as getFreePort } from '../../scripts/lib/stack/ports'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
 import { entityRegistered, natsClient, type PublishResponse, postEvents, readStream } from './helpers'
 
