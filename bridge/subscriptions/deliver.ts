@@ -1,7 +1,13 @@
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http'
-import { request as httpsRequest } from 'node:https'
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import type { LookupFunction } from 'node:net'
-import { checkUrl, hostOf, type ResolveAll, resolveChecked, SsrfError, type SsrfPolicy } from './ssrf-guard'
+import { checkUrl, type ResolveAll, resolveChecked, SsrfError, type SsrfPolicy } from './ssrf-guard'
 
 export type DeliveryOutcome =
   | { kind: 'delivered'; status: number }
@@ -31,7 +37,66 @@ export const parseRetryAfter = (value: string | undefined, now = Date.now()): nu
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
 
-/** One POST to a webhook target. Never follows redirects; never connects to an address the policy refuses. */
+type AllCallback = (err: Error | null, addresses: Array<{ address: string; family: number }>) => void
+
+/**
+ * A `lookup` for `net.connect` that resolves through the SSRF guard: the socket goes to an
+ * address that was checked when the socket was opened, never to a second, unchecked answer.
+ */
+const guardedLookup =
+  (policy: SsrfPolicy, resolve: ResolveAll | undefined): LookupFunction =>
+  (hostname, options, callback) => {
+    resolveChecked(policy, hostname, resolve).then(
+      (vetted) => {
+        const family = typeof options === 'object' ? options.family : undefined
+        const wanted = family === 'IPv4' ? 4 : family === 'IPv6' ? 6 : family
+        const pick = vetted.find((a) => !wanted || a.family === wanted) ?? vetted[0]
+        if (!pick) return callback(new Error('no vetted address'), '', 4)
+        if (typeof options === 'object' && options.all)
+          return (callback as unknown as AllCallback)(null, [pick])
+        callback(null, pick.address, pick.family)
+      },
+      (err: Error) => callback(err, '', 4),
+    )
+  }
+
+/** Idle pooled connections are closed before a receiver's usual keep-alive timeout (Node's is 5 s). */
+const IDLE_SOCKET_MS = 4_000
+
+interface AgentPair {
+  http: HttpAgent
+  https: HttpsAgent
+}
+
+/**
+ * Keep-alive agents, one pair per SSRF policy and resolver: each new socket is opened through the
+ * guarded lookup of that policy, so a pooled socket is only ever reused under the policy that
+ * vetted its address. Agents pool per host and port and drop a host's pool once it is empty.
+ */
+const agentPools = new WeakMap<SsrfPolicy, Map<ResolveAll | undefined, AgentPair>>()
+
+const agentsFor = (policy: SsrfPolicy, resolve: ResolveAll | undefined): AgentPair => {
+  let byResolver = agentPools.get(policy)
+  if (!byResolver) {
+    byResolver = new Map()
+    agentPools.set(policy, byResolver)
+  }
+  let pair = byResolver.get(resolve)
+  if (!pair) {
+    const options = { keepAlive: true, timeout: IDLE_SOCKET_MS, lookup: guardedLookup(policy, resolve) }
+    pair = { http: new HttpAgent(options), https: new HttpsAgent(options) }
+    byResolver.set(resolve, pair)
+  }
+  return pair
+}
+
+/** Errors of a pooled socket the receiver closed while it sat idle: the request never reached it. */
+const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE'])
+
+/**
+ * One POST to a webhook target over a kept-alive connection. Never follows redirects; never
+ * connects to an address the policy refuses.
+ */
 export const deliver = async (req: DeliveryRequest): Promise<DeliveryOutcome> => {
   let url: URL
   try {
@@ -39,60 +104,51 @@ export const deliver = async (req: DeliveryRequest): Promise<DeliveryOutcome> =>
   } catch (err) {
     return { kind: 'refused', error: (err as Error).message }
   }
-  const hostname = hostOf(url)
-  let vetted: Array<{ address: string; family: number }>
-  try {
-    vetted = await resolveChecked(req.policy, hostname, req.resolve)
-  } catch (err) {
-    if (err instanceof SsrfError) return { kind: 'refused', error: err.message }
-    return { kind: 'failed', error: (err as Error).message }
-  }
-  const lookup: LookupFunction = (_host, options, callback) => {
-    const family = typeof options === 'object' ? options.family : undefined
-    const pick = vetted.find((a) => !family || a.family === family) ?? vetted[0]
-    if (!pick) return callback(new Error('no vetted address'), '', 4)
-    if (typeof options === 'object' && options.all) return (callback as unknown as AllCallback)(null, [pick])
-    callback(null, pick.address, pick.family)
-  }
-
+  const agents = agentsFor(req.policy, req.resolve)
+  const https = url.protocol === 'https:'
   const options: RequestOptions = {
     method: 'POST',
     headers: { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) },
-    lookup,
     timeout: req.timeoutMs,
-    agent: false,
+    agent: https ? agents.https : agents.http,
   }
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest
+  const send = https ? httpsRequest : httpRequest
   return new Promise<DeliveryOutcome>((resolve) => {
     let settled = false
+    let current: ClientRequest | undefined
     const finish = (outcome: DeliveryOutcome) => {
       if (settled) return
       settled = true
       clearTimeout(deadline)
       resolve(outcome)
     }
-    const request = send(url, options, (res) => {
-      drain(res).then(
-        () => finish(classify(res)),
-        () => finish(classify(res)),
-      )
-    })
-    const deadline = setTimeout(() => {
-      request.destroy()
+    const timedOut = () => {
+      current?.destroy()
       finish({ kind: 'failed', error: `no response within ${req.timeoutMs} ms` })
-    }, req.timeoutMs)
-    request.on('timeout', () => {
-      request.destroy()
-      finish({ kind: 'failed', error: `no response within ${req.timeoutMs} ms` })
-    })
-    request.on('error', (err: NodeJS.ErrnoException) =>
-      finish({ kind: 'failed', error: err.code ?? err.message }),
-    )
-    request.end(req.body)
+    }
+    const attempt = (retryStale: boolean) => {
+      let answered = false
+      const request = send(url, options, (res) => {
+        answered = true
+        // The socket returns to the pool once this turn ends; the next delivery can then reuse it.
+        const done = () => setImmediate(() => finish(classify(res)))
+        drain(res).then(done, done)
+      })
+      current = request
+      request.on('timeout', timedOut)
+      request.on('error', (err: NodeJS.ErrnoException) => {
+        if (settled) return
+        if (err instanceof SsrfError) return finish({ kind: 'refused', error: err.message })
+        if (retryStale && !answered && request.reusedSocket && STALE_SOCKET.has(err.code ?? ''))
+          return attempt(false)
+        finish({ kind: 'failed', error: err.code ?? err.message })
+      })
+      request.end(req.body)
+    }
+    const deadline = setTimeout(timedOut, req.timeoutMs)
+    attempt(true)
   })
 }
-
-type AllCallback = (err: Error | null, addresses: Array<{ address: string; family: number }>) => void
 
 const drain = (res: IncomingMessage): Promise<void> =>
   new Promise((resolve, reject) => {
