@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { TEST_API_KEYS } from './support/api-keys'
-import { call, uniqueName } from './support/call'
+import { type CallResult, call, uniqueName } from './support/call'
 import { query } from './support/database'
 
 /** Moves the sequence so the next `count` rows straddle a power of ten, where text order differs from numeric. */
@@ -28,12 +28,12 @@ describe('list order across a digit boundary of seq', () => {
     const seen: string[] = []
     let cursor: string | null = null
     do {
-      const page = await call(
+      const page: CallResult<{ items: { id: string }[]; next_cursor: string | null }> = await call(
         `/api/v1/entities?name_prefix=${prefix}&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
         { key: TEST_API_KEYS.reader.key },
       )
       expect(page.status).toBe(200)
-      seen.push(...page.body.items.map((e: { id: string }) => e.id))
+      seen.push(...page.body.items.map((e) => e.id))
       cursor = page.body.next_cursor
     } while (cursor)
     expect(seen).toEqual(created)
