@@ -5,6 +5,7 @@
  * (the steadiest figure) and throughput for single-event publish (c=32) and relay (c=1, c=32).
  *
  *   tsx bench/ab.ts dist/ab/before.js dist/ab/after.js   AB_ROUNDS=6 AB_ROUND_S=1.5
+ *   tsx bench/ab.ts dist/bridge/main.js '--max-semi-space-size=8 dist/bridge/main.js'  (Node options)
  */
 import { randomUUID } from 'node:crypto'
 import { startNatsServer } from '../test/support/nats-server'
@@ -13,7 +14,7 @@ import { eventJson } from './lib/events'
 import { cannon, keepAlivePoster } from './lib/http'
 import { runLoops } from './lib/measure'
 import { markdownTable } from './lib/report'
-import { cpuMs } from './lib/resources'
+import { cpuMs, peakRssMb } from './lib/resources'
 import { startResponder } from './lib/responder'
 
 const TOKEN = 'bench-token-0123456789abcdef'
@@ -52,7 +53,8 @@ try {
     bridges.push(
       await startBenchBridge({
         natsUrl: nats.url,
-        entry,
+        entry: entry.split(' ').at(-1),
+        nodeArgs: entry.includes(' ') ? entry.split(' ').slice(0, -1) : undefined,
         tokens: { bench: { token: TOKEN, publish: ['>'], request: ['>'], subscribe: ['>'] } },
         logFile: `${import.meta.dirname}/ab-${i}.log`,
         env: { LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' },
@@ -113,6 +115,8 @@ try {
       ],
     ),
   )
+  for (const [i, bridge] of bridges.entries())
+    console.log(`peak RSS of ${entries[i]}: ${peakRssMb(bridge.pid!).toFixed(0)} MB`)
 } finally {
   for (const b of bridges) await b.stop()
   responder.kill('SIGTERM')

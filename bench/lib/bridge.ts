@@ -6,6 +6,12 @@ import { sleep } from './measure'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
+/**
+ * Node options the bridge runs with (as in `npm run bridge`): young-generation semi-spaces of
+ * 8 MB instead of 16 MB keep the peak RSS about 20 MB lower for a few percent more GC time.
+ */
+export const BRIDGE_NODE_ARGS: readonly string[] = ['--max-semi-space-size=8']
+
 export interface BenchBridge {
   url: string
   pid: number | undefined
@@ -22,6 +28,8 @@ export interface BenchBridgeOptions {
   cpuProfDir?: string
   /** Bundle to run, relative to the repository root (default `dist/bridge/main.js`). */
   entry?: string
+  /** Node options in front of the bundle (default: the ones `npm run bridge` uses). */
+  nodeArgs?: readonly string[]
 }
 
 /**
@@ -33,7 +41,11 @@ export const startBenchBridge = async (options: BenchBridgeOptions): Promise<Ben
   const url = `http://127.0.0.1:${port}`
   const log = openSync(options.logFile, 'w')
   const entry = options.entry ?? 'dist/bridge/main.js'
-  const args = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`, entry] : [entry]
+  const args = [
+    ...(options.nodeArgs ?? BRIDGE_NODE_ARGS),
+    ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : []),
+    entry,
+  ]
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT,
     stdio: ['ignore', log, log],
