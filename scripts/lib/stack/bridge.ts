@@ -52,7 +52,7 @@ export const startBridge = async (opts: {
   const proc = launch({
     name: 'bridge',
     command: process.execPath,
-    args: ['--import', 'tsx', BRIDGE_ENTRY],
+    args: ['--max-semi-space-size=8', '--import', 'tsx', BRIDGE_ENTRY],
     cwd: opts.root,
     env,
     logFile: opts.logFile,
