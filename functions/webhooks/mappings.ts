@@ -78,7 +78,8 @@ const health = (eventType: 'health.degraded' | 'health.recovered') => {
   })
 }
 
-const DeploymentId = v.pipe(Uuid, v.toLowerCase())
+/** Ids as the database stores them, so events about one entity share their outbox entity_key. */
+const LowerUuid = v.pipe(Uuid, v.toLowerCase())
 
 /** Deployment outcomes go through the same state machine as the REST routes (409 on an illegal move). */
 const deployment = <
@@ -94,17 +95,17 @@ const deployment = <
 
 /** One entry per inbound type: its `data` schema and what it does. */
 export const MAPPINGS: Record<WebhookType, Mapping> = {
-  'deployment.succeeded': deployment('complete', v.object({ deployment_id: DeploymentId })),
-  'deployment.failed': deployment('fail', v.object({ deployment_id: DeploymentId, error: Text(2000) })),
+  'deployment.succeeded': deployment('complete', v.object({ deployment_id: LowerUuid })),
+  'deployment.failed': deployment('fail', v.object({ deployment_id: LowerUuid, error: Text(2000) })),
   'deployment.rolled_back': deployment(
     'rollback',
-    v.object({ deployment_id: DeploymentId, reason: Text(2000) }),
+    v.object({ deployment_id: LowerUuid, reason: Text(2000) }),
   ),
   'health.degraded': health('health.degraded'),
   'health.recovered': health('health.recovered'),
   'performance.threshold_exceeded': mapping(
     v.object({
-      entity_id: Uuid,
+      entity_id: LowerUuid,
       metric: Text(200),
       value: v.pipe(v.number(), v.finite()),
       threshold: v.pipe(v.number(), v.finite()),

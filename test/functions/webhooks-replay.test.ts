@@ -35,6 +35,14 @@ describe('POST /webhooks/{source}: replay protection', () => {
     expect(await receiptCount('monitor', id)).toBe(1)
   })
 
+  it('records the entity_id in lower case, as the entity rows and their events have it', async () => {
+    const entityId = crypto.randomUUID()
+    const res = await sendWebhook('monitor', performancePayload(entityId.toUpperCase()))
+    expect(res.status).toBe(200)
+    const events = await outboxEventsWhere('entity_id', entityId)
+    expect(events.map((e) => e.event_id)).toEqual([res.body.events[0]!.event_id])
+  })
+
   it('keeps webhook-ids per source', async () => {
     const id = newWebhookId()
     const a = await sendWebhook('monitor', performancePayload(crypto.randomUUID()), { id })
