@@ -37,8 +37,3 @@ export const outboxFor = (entityId: string) =>
        from outbox o where entity_key = $1 order by o.id`,
     [entityId],
   )
-
-export const countRows = async (table: 'entities' | 'deployments' | 'outbox') => {
-  const [row] = await query<{ n: number }>(`select count(*)::int as n from ${table}`)
-  return row!.n
-}
