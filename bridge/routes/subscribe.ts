@@ -12,8 +12,7 @@ import {
   openStreamSource,
   type StartPosition,
 } from '../sse/event-source'
-import { createSseMetrics } from '../sse/metrics'
-import { SseHub } from '../sse/sse-hub'
+import type { SseHub } from '../sse/sse-hub'
 import type { BridgeEnv } from '../types'
 
 type SubscribeEnv = BridgeEnv & { Bindings: HttpBindings }
@@ -51,21 +50,7 @@ export const startPosition = (lastEventId: string | undefined, from: string | un
   )
 }
 
-export interface SubscribeOptions {
-  hub?: SseHub
-}
-
-export const subscribeRoutes = (deps: BridgeDeps, options: SubscribeOptions = {}) => {
-  const hub = options.hub ?? new SseHub(deps.config.sse, createSseMetrics(deps.metrics.registry), deps.logger)
-  const { isShuttingDown } = deps
-  if (isShuttingDown) {
-    const watch = setInterval(() => {
-      if (!isShuttingDown()) return
-      clearInterval(watch)
-      hub.closeAll()
-    }, 200)
-    watch.unref()
-  }
+export const subscribeRoutes = (deps: BridgeDeps, hub: SseHub) => {
   const unavailable = (message: string) =>
     new HttpError(503, 'nats_unavailable', message, undefined, { 'Retry-After': retryAfterSeconds(deps) })
 

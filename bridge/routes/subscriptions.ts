@@ -7,14 +7,13 @@ import type { Principal } from '../auth/tokens'
 import { type BridgeDeps, retryAfterSeconds } from '../deps'
 import { readJson } from '../http/read-body'
 import { isStreamPattern } from '../sse/event-source'
-import { createWebhookMetrics } from '../subscriptions/metrics'
 import {
   CreateSubscription,
   publicView,
   SubscriptionName,
   type SubscriptionRecord,
 } from '../subscriptions/schema'
-import { ConflictError, NotConnectedError, WebhookService } from '../subscriptions/service'
+import { ConflictError, NotConnectedError, type WebhookService } from '../subscriptions/service'
 import { checkUrl, SsrfError } from '../subscriptions/ssrf-guard'
 import type { BridgeEnv } from '../types'
 
@@ -23,29 +22,8 @@ const BODY_LIMIT = 16 * 1024
 const mayManage = (principal: Principal, subject: string) =>
   principal.scopes.subscribe.some((scope) => patternCovers(scope, subject))
 
-export interface SubscriptionRoutesOptions {
-  service?: WebhookService
-}
-
-export const subscriptionRoutes = (deps: BridgeDeps, options: SubscriptionRoutesOptions = {}) => {
+export const subscriptionRoutes = (deps: BridgeDeps, service: WebhookService) => {
   const { config } = deps
-  const service =
-    options.service ??
-    new WebhookService({
-      config,
-      nats: deps.nats,
-      metrics: createWebhookMetrics(deps.metrics.registry),
-      logger: deps.logger,
-    })
-  const { isShuttingDown } = deps
-  if (isShuttingDown) {
-    const watch = setInterval(() => {
-      if (!isShuttingDown()) return
-      clearInterval(watch)
-      void service.stop()
-    }, 200)
-    watch.unref()
-  }
 
   /** Runs a registry call, turning NATS trouble into 503 and races into 409. */
   const call = async <T>(work: () => Promise<T>): Promise<T> => {
