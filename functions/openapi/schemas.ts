@@ -1,10 +1,9 @@
 import * as v from 'valibot'
 import { EntityType, Environment, IsoTimestamp, JsonObject, SemVer, Uuid } from '../../shared/domain'
+import { ENTITY_STATUSES } from '../db/entities'
 import { DEPLOYMENT_STATUSES } from '../domain/deployment-state'
 
 /** Response shapes, for the reference; request schemas are imported from the routes that parse them. */
-const Nullable = <S extends v.GenericSchema>(s: S) => v.nullable(s)
-
 export const EntityView = v.object({
   id: Uuid,
   name: v.string(),
@@ -13,16 +12,16 @@ export const EntityView = v.object({
   description: v.string(),
   config: JsonObject,
   metadata: JsonObject,
-  status: v.picklist(['active', 'deprecated', 'deleted']),
+  status: v.picklist(ENTITY_STATUSES),
   validation: v.object({
     status: v.string(),
     results: v.unknown(),
-    validated_at: Nullable(IsoTimestamp),
+    validated_at: v.nullable(IsoTimestamp),
   }),
   created_by: v.string(),
   created_at: IsoTimestamp,
   updated_at: IsoTimestamp,
-  deleted_at: Nullable(IsoTimestamp),
+  deleted_at: v.nullable(IsoTimestamp),
 })
 
 export const ValidationView = v.object({
@@ -38,12 +37,12 @@ export const DeploymentView = v.object({
   environment: Environment,
   version: SemVer,
   status: v.picklist(DEPLOYMENT_STATUSES),
-  error: Nullable(v.string()),
-  rollback_reason: Nullable(v.string()),
+  error: v.nullable(v.string()),
+  rollback_reason: v.nullable(v.string()),
   started_by: v.string(),
   started_at: IsoTimestamp,
-  finished_at: Nullable(IsoTimestamp),
-  rolled_back_at: Nullable(IsoTimestamp),
+  finished_at: v.nullable(IsoTimestamp),
+  rolled_back_at: v.nullable(IsoTimestamp),
   updated_at: IsoTimestamp,
 })
 
@@ -55,19 +54,19 @@ export const SwapView = v.object({
   initiated_by: v.string(),
   validate_only: v.boolean(),
   status: v.string(),
-  message: Nullable(v.string()),
-  error_code: Nullable(v.string()),
-  validation_results: Nullable(JsonObject),
-  executor_response: Nullable(JsonObject),
+  message: v.nullable(v.string()),
+  error_code: v.nullable(v.string()),
+  validation_results: v.nullable(JsonObject),
+  executor_response: v.nullable(JsonObject),
   actor: v.string(),
   created_at: IsoTimestamp,
   updated_at: IsoTimestamp,
-  settled_at: Nullable(IsoTimestamp),
-  rolled_back_at: Nullable(IsoTimestamp),
+  settled_at: v.nullable(IsoTimestamp),
+  rolled_back_at: v.nullable(IsoTimestamp),
 })
 
 export const page = <S extends v.GenericSchema>(item: S, key: 'items' | 'data' = 'items') =>
-  v.object({ [key]: v.array(item), next_cursor: Nullable(v.string()) })
+  v.object({ [key]: v.array(item), next_cursor: v.nullable(v.string()) })
 
 export const Health = v.object({ status: v.literal('ok') })
 export const HealthDetailed = v.looseObject({ status: v.string() })

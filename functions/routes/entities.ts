@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
 import { EntityType, JsonObject, Name, SemVer } from '../../shared/domain'
-import { getEntity, listEntities } from '../db/entities'
+import { ENTITY_STATUSES, getEntity, listEntities } from '../db/entities'
 import type { HonoEnv } from '../env'
 import { parseJsonBody } from '../lib/json-body'
 import { CursorParam, encodeCursor, LimitParam, parseQuery, uuidParam } from '../lib/request-input'
@@ -40,7 +40,7 @@ export const DeleteEntityBody = v.strictObject({ reason: v.optional(v.pipe(v.str
 
 export const ListEntitiesQuery = v.strictObject({
   type: v.optional(EntityType),
-  status: v.optional(v.picklist(['active', 'deprecated', 'deleted'])),
+  status: v.optional(v.picklist(ENTITY_STATUSES)),
   name_prefix: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(200))),
   cursor: CursorParam,
   limit: LimitParam(50, 100),
