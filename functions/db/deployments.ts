@@ -2,6 +2,7 @@ import type { PoolClient } from '@neondatabase/serverless'
 import type { Environment } from '../../shared/domain'
 import { HttpError } from '../../shared/http-error'
 import type { DeploymentStatus } from '../domain/deployment-state'
+import { toPage } from './page'
 import { type Db, isUniqueViolation } from './pool'
 
 export interface DeploymentRow {
@@ -92,9 +93,7 @@ export const listDeployments = async (
       filters.limit + 1,
     ],
   )
-  const more = rows.length > filters.limit
-  const page = more ? rows.slice(0, filters.limit) : rows
-  return { rows: page, nextSeq: more ? page[page.length - 1]!.seq : null }
+  return toPage(rows, filters.limit)
 }
 
 export const setDeploymentStatus = async (

@@ -2,6 +2,7 @@ import type { PoolClient } from '@neondatabase/serverless'
 import type { EntityType } from '../../shared/domain'
 import { HttpError } from '../../shared/http-error'
 import type { RuleResult } from '../domain/validation-rules'
+import { toPage } from './page'
 import { type Db, isUniqueViolation } from './pool'
 
 export const ENTITY_STATUSES = ['active', 'deprecated', 'deleted'] as const
@@ -111,9 +112,7 @@ export const listEntities = async (
       filters.limit + 1,
     ],
   )
-  const more = rows.length > filters.limit
-  const page = more ? rows.slice(0, filters.limit) : rows
-  return { rows: page, nextSeq: more ? page[page.length - 1]!.seq : null }
+  return toPage(rows, filters.limit)
 }
 
 export interface EntityPatch {

@@ -1,4 +1,5 @@
 import type { PoolClient } from '@neondatabase/serverless'
+import { toPage } from './page'
 import type { Db } from './pool'
 
 export const SWAP_STATUSES = [
@@ -129,9 +130,7 @@ export const listSwaps = async (
       limit $4`,
     [filters.status ?? null, filters.entityId ?? null, filters.afterSeq ?? null, filters.limit + 1],
   )
-  const more = rows.length > filters.limit
-  const page = more ? rows.slice(0, filters.limit) : rows
-  return { rows: page, nextSeq: more ? (page[page.length - 1]?.seq ?? null) : null }
+  return toPage(rows, filters.limit)
 }
 
 export interface IdempotencyRecord {
