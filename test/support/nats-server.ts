@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { connect } from 'nats'
+import { findNatsServerBin } from '../../scripts/lib/stack/nats'
 import { freePort as getFreePort, waitForPort } from '../../scripts/lib/stack/ports'
 
 export interface NatsServerHandle {
@@ -52,26 +52,14 @@ const killAllOnExit = () => {
   })
 }
 
-const findOnPath = (name: string): string | undefined => {
-  const dirs = (process.env.PATH ?? '').split(delimiter).concat(['/usr/sbin', '/usr/local/sbin', '/sbin'])
-  for (const dir of dirs) {
-    if (!dir) continue
-    const candidate = join(dir, name)
-    if (existsSync(candidate)) return candidate
-  }
-  return undefined
-}
-
 /** `NATS_SERVER_BIN`, else `nats-server` on PATH (Debian installs it to /usr/sbin). */
 export const resolveNatsServerBin = (): string => {
-  const configured = process.env.NATS_SERVER_BIN
-  if (configured) {
-    if (!existsSync(configured)) {
-      throw new Error(`NATS_SERVER_BIN=${configured} does not exist. Install nats-server: ${INSTALL_HINT}`)
-    }
-    return configured
+  let found: string | undefined
+  try {
+    found = findNatsServerBin()
+  } catch (err) {
+    throw new Error(`${(err as Error).message}. Install nats-server: ${INSTALL_HINT}`)
   }
-  const found = findOnPath('nats-server')
   if (!found) {
     throw new Error(
       `nats-server binary not found (looked at NATS_SERVER_BIN and PATH). Install it with: ${INSTALL_HINT} ` +

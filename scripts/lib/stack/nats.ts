@@ -23,17 +23,22 @@ export const installHint = (): string => {
   return 'go install github.com/nats-io/nats-server/v2@latest  (or a release from https://github.com/nats-io/nats-server/releases)'
 }
 
-/**
- * `NATS_SERVER_BIN`, else `nats-server` on PATH; on Debian/Ubuntu as root the Debian package is
- * installed when it is missing (`say` tells the user before it happens).
- */
-export const ensureNatsServerBin = (say: (text: string) => void): string => {
+/** `NATS_SERVER_BIN` (which must exist), else `nats-server` on PATH or in an sbin directory. */
+export const findNatsServerBin = (): string | undefined => {
   const configured = process.env.NATS_SERVER_BIN
   if (configured) {
     if (!existsSync(configured)) throw new Error(`NATS_SERVER_BIN=${configured} does not exist`)
     return configured
   }
-  const found = findOnPath('nats-server')
+  return findOnPath('nats-server')
+}
+
+/**
+ * `findNatsServerBin()`; on Debian/Ubuntu as root the Debian package is installed when it is
+ * missing (`say` tells the user before it happens).
+ */
+export const ensureNatsServerBin = (say: (text: string) => void): string => {
+  const found = findNatsServerBin()
   if (found) return found
   if (!(process.platform === 'linux' && isDebian() && isRoot())) {
     throw new Error(`nats-server is not installed. Install it with: ${installHint()}`)
