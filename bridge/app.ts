@@ -58,7 +58,7 @@ export const createApp = (deps: BridgeDeps, services: AppServices = {}) => {
   app.onError(handleError(deps.logger))
   app.notFound(notFound)
 
-  app.route('/', healthRoutes(deps))
+  app.route('/', healthRoutes(deps, webhooks))
   app.route('/', consoleRoutes())
   app.route('/', bridgeOpenApiRoutes())
 

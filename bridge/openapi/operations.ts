@@ -67,7 +67,7 @@ const health: OperationSpec[] = [
     method: 'get',
     path: '/ready',
     tag: 'health',
-    summary: 'Readiness: NATS connected and the stream ensured',
+    summary: 'Readiness: NATS connected, the stream ensured and the subscription registry bound',
     responses: {
       200: { description: 'Ready', schema: v.object({ status: v.literal('ready') }) },
       503: errorResponse('Not ready; details.reason says why'),
@@ -77,7 +77,7 @@ const health: OperationSpec[] = [
     method: 'get',
     path: '/health/detailed',
     tag: 'health',
-    summary: 'NATS connection state, server, reconnects, JetStream stream state',
+    summary: 'NATS connection state, server, reconnects, JetStream stream and subscription registry state',
     responses: {
       200: {
         description: 'State',
@@ -86,6 +86,7 @@ const health: OperationSpec[] = [
           reason: v.nullable(v.string()),
           nats: v.looseObject({ state: v.string(), server: v.nullable(v.string()), reconnects: v.number() }),
           stream: v.looseObject({ name: v.string(), ready: v.boolean() }),
+          registry: v.object({ ready: v.boolean(), last_error: v.nullable(v.string()) }),
         }),
       },
     },

@@ -2,14 +2,19 @@ import { Hono } from 'hono'
 import { errorBody } from '../../shared/http-error'
 import { STREAM_NAME } from '../../shared/subjects'
 import type { BridgeDeps } from '../deps'
+import type { WebhookService } from '../subscriptions/service'
 import type { BridgeEnv } from '../types'
 
 const STREAM_INFO_TIMEOUT_MS = 1_500
 
-const notReadyReason = ({ nats, stream, isShuttingDown }: BridgeDeps): string | undefined => {
+const notReadyReason = (
+  { nats, stream, isShuttingDown }: BridgeDeps,
+  webhooks: WebhookService,
+): string | undefined => {
   if (isShuttingDown?.()) return 'shutting_down'
   if (!nats.isConnected()) return `nats_${nats.state}`
   if (!stream.ready) return 'stream_not_ready'
+  if (!webhooks.ready) return 'registry_not_ready'
   return undefined
 }
 
@@ -46,7 +51,7 @@ const streamInfo = async ({ nats }: BridgeDeps) => {
   }
 }
 
-export const healthRoutes = (deps: BridgeDeps) => {
+export const healthRoutes = (deps: BridgeDeps, webhooks: WebhookService) => {
   const { nats, stream, metrics } = deps
   const startedAt = Date.now()
   return new Hono<BridgeEnv>()
@@ -61,7 +66,7 @@ export const healthRoutes = (deps: BridgeDeps) => {
       return c.json({ status: 'ok', uptime_s: Math.round((Date.now() - startedAt) / 1000) })
     })
     .get('/ready', (c) => {
-      const reason = notReadyReason(deps)
+      const reason = notReadyReason(deps, webhooks)
       if (reason === undefined) return c.json({ status: 'ready' })
       c.header('Retry-After', '1')
       return c.json(
@@ -69,13 +74,14 @@ export const healthRoutes = (deps: BridgeDeps) => {
           reason,
           nats: nats.state,
           stream_ready: stream.ready,
+          registry_ready: webhooks.ready,
         }),
         503,
       )
     })
     .get('/health/detailed', async (c) => {
       const snap = nats.snapshot()
-      const reason = notReadyReason(deps)
+      const reason = notReadyReason(deps, webhooks)
       const streamStatus = stream.status()
       return c.json({
         status: reason === undefined ? 'ready' : 'not_ready',
@@ -101,6 +107,7 @@ export const healthRoutes = (deps: BridgeDeps) => {
           ensured_at: streamStatus.ensuredAt?.toISOString() ?? null,
           info: (await streamInfo(deps)) ?? null,
         },
+        registry: { ready: webhooks.ready, last_error: webhooks.lastError ?? null },
       })
     })
     .get('/metrics', async (c) => {

@@ -55,6 +55,10 @@ const describe = (err: unknown) => (err instanceof Error ? err.message : String(
  */
 export class WebhookService {
   #connected: Connected | undefined
+  /** The registry was bound on the current connection. */
+  #bound = false
+  #generation = 0
+  #lastError: string | undefined
   #attachedTo: NatsConnection | undefined
   #stopped = false
   #watch: { stop(): void } | undefined
@@ -63,7 +67,20 @@ export class WebhookService {
 
   constructor(private readonly options: WebhookServiceOptions) {
     this.#log = options.logger.child({ component: 'webhooks' })
-    options.nats.onConnected(({ nc, js, jsm }) => this.#attach(nc, js, jsm))
+    options.nats.onDisconnected(() => {
+      this.#generation++
+      this.#bound = false
+    })
+    options.nats.onConnected(({ nc, js, jsm }) => this.#attach(nc, js, jsm, ++this.#generation))
+  }
+
+  /** True once the registry is bound on the current connection: `/v1/subscriptions` can answer. */
+  get ready(): boolean {
+    return this.#bound && this.options.nats.isConnected()
+  }
+
+  get lastError(): string | undefined {
+    return this.#lastError
   }
 
   get connected(): Connected {
@@ -173,24 +190,33 @@ export class WebhookService {
     return replayDeadLetters(js, jsm, name)
   }
 
-  async #attach(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
-    if (this.#stopped) return
-    for (let attempt = 0; !this.#stopped && !nc.isClosed(); attempt++) {
+  async #attach(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager, generation: number) {
+    for (let attempt = 0; !this.#stopped && !nc.isClosed() && generation === this.#generation; attempt++) {
       try {
         const store = await ensureStore(js, jsm, this.options.config)
         this.#connected = { js, jsm, store }
-        break
+        // Reconnects reuse the connection object, whose watcher resumes by itself.
+        if (this.#attachedTo !== nc) {
+          const watcher = await store.registry.watch({ key: '>' })
+          this.#attachedTo = nc
+          this.#follow(watcher)
+        }
+        if (generation !== this.#generation) return
+        this.#lastError = undefined
+        this.#bound = true
+        return
       } catch (err) {
+        this.#lastError = describe(err)
         const delay = backoffDelay(attempt, { initialMs: 250, maxMs: 10_000 })
-        this.#log.warn({ err: describe(err), retry_in_ms: delay }, 'cannot bind the subscription registry')
+        this.#log.warn({ err: this.#lastError, retry_in_ms: delay }, 'cannot bind the subscription registry')
         await new Promise((resolve) => setTimeout(resolve, delay).unref())
       }
     }
-    // Reconnects reuse the connection object, whose watcher resumes by itself.
-    if (!this.#connected || this.#attachedTo === nc) return
-    this.#attachedTo = nc
-    const watcher = await this.#connected.store.registry.watch({ key: '>' })
+  }
+
+  #follow(watcher: AsyncIterable<KvEntry> & { stop(): void }): void {
     this.#watch = watcher
+    if (this.#stopped) watcher.stop()
     void (async () => {
       for await (const entry of watcher) this.#reconcile(entry)
     })().catch((err) => this.#log.error({ err: describe(err) }, 'subscription registry watch ended'))
