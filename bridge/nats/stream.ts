@@ -1,7 +1,6 @@
 import {
   DiscardPolicy,
   type JetStreamManager,
-  NatsError,
   nanos,
   RetentionPolicy,
   StorageType,
@@ -13,9 +12,8 @@ import { backoffDelay } from '../../shared/backoff'
 import { STREAM_NAME, STREAM_SUBJECTS } from '../../shared/subjects'
 import type { BridgeConfig } from '../config'
 import type { BridgeMetrics } from '../metrics'
+import { isApiError, STREAM_NOT_FOUND } from './api-error'
 import type { NatsConnectionHolder } from './connection'
-
-const STREAM_NOT_FOUND = 10059
 
 export const streamConfig = (settings: BridgeConfig['stream']): Partial<StreamConfig> => ({
   name: STREAM_NAME,
@@ -43,7 +41,7 @@ export const ensureStream = async (
   try {
     existing = await jsm.streams.info(STREAM_NAME)
   } catch (err) {
-    if (err instanceof NatsError && err.api_error?.err_code === STREAM_NOT_FOUND) {
+    if (isApiError(err, STREAM_NOT_FOUND)) {
       return { info: await jsm.streams.add(wanted), action: 'created' }
     }
     throw err

@@ -14,6 +14,7 @@ import {
 import * as v from 'valibot'
 import { STREAM_NAME } from '../../shared/subjects'
 import type { BridgeConfig } from '../config'
+import { CONSUMER_NOT_FOUND, isApiError, STREAM_NOT_FOUND } from '../nats/api-error'
 import { DeliveryStatus, SubscriptionRecord } from './schema'
 
 export const REGISTRY_BUCKET = 'library_subscriptions'
@@ -25,12 +26,6 @@ export const deadLetterSubject = (name: string) => `library_dlq.${name}`
 export const replaySubject = (name: string) => `library_dlq_replay.${name}`
 export const eventsConsumerName = (name: string) => `webhook_${name}`
 export const replayConsumerName = (name: string) => `webhook_${name}_replay`
-
-const STREAM_NOT_FOUND = 10059
-const CONSUMER_NOT_FOUND = 10014
-
-export const isApiError = (err: unknown, code: number): boolean =>
-  err instanceof NatsError && err.api_error?.err_code === code
 
 export interface Store {
   registry: KV
