@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chownSync, existsSync, readdirSync } from 'node:fs'
+import { chownSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir, userInfo } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import postgres, { type Sql } from 'postgres'
 import { applyMigrations } from '../../functions/db/migrate'
 import { freePort as getFreePort } from '../../scripts/lib/stack/ports'
+import { findPgBinDir, runAs } from '../../scripts/lib/stack/postgres'
 
 export interface PostgresServer {
   /** Connection URL of the server's `postgres` database. */
@@ -24,30 +25,9 @@ export interface TestDatabase {
 export const openSql = (url: string, options: postgres.Options<Record<string, never>> = {}): Sql =>
   postgres(url, { max: 4, onnotice: () => {}, connect_timeout: 10, ...options })
 
-const findPgBin = (name: string): string => {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && existsSync(join(dir, name))) return join(dir, name)
-  }
-  const root = '/usr/lib/postgresql'
-  if (existsSync(root)) {
-    const versions = readdirSync(root)
-      .filter((v) => existsSync(join(root, v, 'bin', name)))
-      .sort((a, b) => Number(b) - Number(a))
-    if (versions[0]) return join(root, versions[0], 'bin', name)
-  }
-  throw new Error(
-    `${name} not found on PATH or under /usr/lib/postgresql/*/bin. Install Postgres (apt-get install -y postgresql) ` +
-      'or set DATABASE_URL to a server the tests may create databases on.',
-  )
-}
-
-/**
- * initdb refuses to run as root, so as root the server runs as the `postgres` system user.
- */
-const runAsServerUser = (bin: string, args: string[], dir: string) => {
-  const asRoot = userInfo().uid === 0
-  const [cmd, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args]
-  const result = spawnSync(cmd, argv, { encoding: 'utf8', cwd: dir, timeout: 120_000 })
+/** Runs a Postgres tool; as root, as the `postgres` system user (initdb refuses root). */
+const runPgTool = (bin: string, args: string[], dir: string) => {
+  const result = spawnSync(bin, args, { encoding: 'utf8', cwd: dir, timeout: 120_000, ...runAs() })
   if (result.status !== 0) {
     throw new Error(
       `${bin} ${args.join(' ')} failed (${result.error?.message ?? `exit ${result.status}`})\n${result.stdout}\n${result.stderr}`,
@@ -55,26 +35,17 @@ const runAsServerUser = (bin: string, args: string[], dir: string) => {
   }
 }
 
-const serverUserIds = (): { uid: number; gid: number } | undefined => {
-  if (userInfo().uid !== 0) return undefined
-  const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim())
-  const gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim())
-  if (!Number.isInteger(uid) || !Number.isInteger(gid) || uid === 0) {
-    throw new Error('running as root but there is no `postgres` system user to run a private Postgres as')
-  }
-  return { uid, gid }
-}
-
 const startPrivatePostgres = async (): Promise<PostgresServer> => {
-  const initdb = findPgBin('initdb')
-  const pgCtl = findPgBin('pg_ctl')
+  const bin = findPgBinDir()
+  const initdb = join(bin, 'initdb')
+  const pgCtl = join(bin, 'pg_ctl')
   const port = await getFreePort()
   const dir = await mkdtemp(join(tmpdir(), 'pg-test-'))
   const data = join(dir, 'data')
-  const ids = serverUserIds()
-  if (ids) chownSync(dir, ids.uid, ids.gid)
+  const { uid, gid } = runAs()
+  if (uid !== undefined && gid !== undefined) chownSync(dir, uid, gid)
   try {
-    runAsServerUser(
+    runPgTool(
       initdb,
       [
         '-D',
@@ -90,7 +61,7 @@ const startPrivatePostgres = async (): Promise<PostgresServer> => {
       dir,
     )
     const serverOptions = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c max_connections=200`
-    runAsServerUser(
+    runPgTool(
       pgCtl,
       ['-D', data, '-l', join(dir, 'server.log'), '-o', serverOptions, '-w', '-t', '60', 'start'],
       dir,
@@ -103,7 +74,7 @@ const startPrivatePostgres = async (): Promise<PostgresServer> => {
   const stopSync = () => {
     if (stopped) return
     stopped = true
-    runAsServerUser(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop'], dir)
+    runPgTool(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop'], dir)
   }
   process.once('exit', stopSync)
   return {

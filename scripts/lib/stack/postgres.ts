@@ -43,7 +43,7 @@ export const findPgBinDir = (): string => {
   return found
 }
 
-interface RunAs {
+export interface RunAs {
   uid?: number
   gid?: number
 }
@@ -60,7 +60,8 @@ const systemUser = (name: string): RunAs => {
   return { uid: Number(result.stdout.trim()), gid: Number(gidResult.stdout.trim()) }
 }
 
-const runAs = (): RunAs => (process.getuid?.() === 0 ? systemUser(USER) : {})
+/** As root, the `postgres` system user's ids (spawn options): initdb and the server refuse root. */
+export const runAs = (): RunAs => (process.getuid?.() === 0 ? systemUser(USER) : {})
 
 const ownDir = (dir: string, as: RunAs) => {
   mkdirSync(dir, { recursive: true })
