@@ -37,7 +37,8 @@ const intText = (fallback: number, min: number, max: number) =>
     v.maxValue(max),
   )
 
-const HttpUrl = v.pipe(v.string(), v.url(), v.regex(/^https?:\/\//, 'must be an http(s) URL'))
+// valibot's default message quotes the value (credentials included) into the bad_environment body
+const HttpUrl = v.pipe(v.string(), v.url('must be a URL'), v.regex(/^https?:\/\//, 'must be an http(s) URL'))
 
 /** Every binding the Worker reads, with its default; see wrangler.toml for which are secrets. */
 const BINDINGS = {

@@ -65,6 +65,12 @@ describe('bindings', () => {
     expect(invalid.status).toBe(500)
     expect(invalid.body.error.details.map((d: { binding: string }) => d.binding)).toEqual(['API_KEYS'])
 
+    const credentials = await call('/api/v1/entities', {
+      env: { BRIDGE_URL: 'https://user:hunter2@bad host' },
+    })
+    expect(credentials.body.error.details).toEqual([{ binding: 'BRIDGE_URL', message: 'must be a URL' }])
+    expect(JSON.stringify(credentials.body)).not.toContain('hunter2')
+
     const limit = await call('/api/v1/entities', { env: { MAX_BODY_BYTES: 'lots' } })
     expect(limit.body.error.details.map((d: { binding: string }) => d.binding)).toEqual(['MAX_BODY_BYTES'])
 
