@@ -3,6 +3,7 @@ import { Match, type Msg, type NatsConnection, headers as natsHeaders, type Subs
 import type { Logger } from 'pino'
 import { Webhook } from 'standardwebhooks'
 import { errorBody } from '../../shared/http-error'
+import { errorMessage } from '../error-message'
 import type { ForwardConfig, ForwardRoute } from './config'
 
 export interface Forwarder {
@@ -119,7 +120,7 @@ export const createForwarder = ({
       }
     } catch (err) {
       const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')
-      log.warn({ err: (err as Error).message, timed_out: timedOut }, 'forward failed')
+      log.warn({ err: errorMessage(err), timed_out: timedOut }, 'forward failed')
       outcome = timedOut
         ? errorOutcome(
             504,
@@ -159,7 +160,7 @@ export const createForwarder = ({
           return
         }
         const task = forward(route, msg, nc).catch((error: unknown) => {
-          logger.error({ err: (error as Error).message, forward: route.subject }, 'forward crashed')
+          logger.error({ err: errorMessage(error), forward: route.subject }, 'forward crashed')
         })
         inFlight.add(task)
         void task.finally(() => inFlight.delete(task))

@@ -11,6 +11,7 @@ import type { Logger } from 'pino'
 import { backoffDelay } from '../../shared/backoff'
 import type { BridgeConfig } from '../config'
 import { redactUrl } from '../config'
+import { errorMessage } from '../error-message'
 import { type BridgeMetrics, CONNECTION_STATES } from '../metrics'
 
 export type ConnectionState = (typeof CONNECTION_STATES)[number]
@@ -45,8 +46,6 @@ export interface NatsConnectionHolderOptions {
   /** Default timeout for JetStream API calls. */
   jetStreamTimeoutMs?: number
 }
-
-const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err))
 
 /**
  * Owns the one NATS connection of the process. It is created once and reconnects forever
@@ -176,7 +175,7 @@ export class NatsConnectionHolder {
     return connect(options)
       .then((nc) => this.#established(nc))
       .catch((err) => {
-        this.#lastError = describe(err)
+        this.#lastError = errorMessage(err)
         this.#setState('closed')
         this.#log.error({ err: this.#lastError }, 'NATS connection failed for good')
       })
@@ -194,7 +193,7 @@ export class NatsConnectionHolder {
       if (this.isConnected()) await nc.drain()
       else await nc.close()
     } catch (err) {
-      this.#log.warn({ err: describe(err) }, 'error while draining NATS')
+      this.#log.warn({ err: errorMessage(err) }, 'error while draining NATS')
       await nc.close().catch(() => undefined)
     }
     this.#setState('closed')
@@ -235,7 +234,7 @@ export class NatsConnectionHolder {
     this.#handles = { nc, js, jsm }
     void this.#watch(nc)
     nc.closed().then((err) => {
-      if (err) this.#lastError = describe(err)
+      if (err) this.#lastError = errorMessage(err)
       this.#setState('closed')
       if (!this.#closing) this.#log.error({ err: this.#lastError }, 'NATS connection closed')
     })
@@ -292,7 +291,7 @@ export class NatsConnectionHolder {
   #notify(listener: Listener, handles: NatsHandles): void {
     Promise.resolve()
       .then(() => listener(handles))
-      .catch((err) => this.#log.error({ err: describe(err) }, 'onConnected listener failed'))
+      .catch((err) => this.#log.error({ err: errorMessage(err) }, 'onConnected listener failed'))
   }
 
   #setState(state: ConnectionState): void {

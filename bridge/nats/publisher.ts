@@ -1,6 +1,7 @@
 import { ErrorCode, NatsError, headers as natsHeaders } from 'nats'
 import type { LibraryEvent } from '../../shared/events'
 import { STREAM_NAME } from '../../shared/subjects'
+import { errorMessage } from '../error-message'
 import type { BridgeMetrics } from '../metrics'
 import type { NatsConnectionHolder } from './connection'
 import { writeGate } from './next-write'
@@ -60,7 +61,7 @@ const failure = (err: unknown, deadlineMs: number): PublishFailure['error'] => {
       return { code: 'nats_unavailable', message: err.message }
     return { code: 'publish_failed', message: err.message }
   }
-  return { code: 'publish_failed', message: err instanceof Error ? err.message : String(err) }
+  return { code: 'publish_failed', message: errorMessage(err) }
 }
 
 /**

@@ -11,6 +11,7 @@ import type { Logger } from 'pino'
 import { backoffDelay } from '../../shared/backoff'
 import { STREAM_NAME, STREAM_SUBJECTS } from '../../shared/subjects'
 import type { BridgeConfig } from '../config'
+import { errorMessage } from '../error-message'
 import type { BridgeMetrics } from '../metrics'
 import { isApiError, STREAM_NOT_FOUND } from './api-error'
 import type { NatsConnectionHolder } from './connection'
@@ -132,7 +133,7 @@ export class StreamKeeper {
         this.#log.info({ stream: STREAM_NAME, action }, 'stream ensured')
         return
       } catch (err) {
-        this.#lastError = err instanceof Error ? err.message : String(err)
+        this.#lastError = errorMessage(err)
         this.#setReady(false)
         const delay = backoffDelay(attempt, { initialMs: 250, maxMs: 10_000 })
         this.#log.warn(

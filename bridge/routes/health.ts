@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { errorBody } from '../../shared/http-error'
 import { STREAM_NAME } from '../../shared/subjects'
 import type { BridgeDeps } from '../deps'
+import { errorMessage } from '../error-message'
 import type { WebhookService } from '../subscriptions/service'
 import type { BridgeEnv } from '../types'
 
@@ -45,7 +46,7 @@ const streamInfo = async ({ nats }: BridgeDeps) => {
         : null,
     }
   } catch (err) {
-    return { error: err instanceof Error ? err.message : String(err) }
+    return { error: errorMessage(err) }
   } finally {
     clearTimeout(timer)
   }

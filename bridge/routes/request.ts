@@ -11,6 +11,7 @@ import { HttpError } from '../../shared/http-error'
 import { validateSubject } from '../../shared/subject-validation'
 import { authorize } from '../auth/require-token'
 import { type BridgeDeps, maxBodyBytes, retryAfterSeconds } from '../deps'
+import { errorMessage } from '../error-message'
 import { readBody } from '../http/read-body'
 import { writeGate } from '../nats/next-write'
 import type { BridgeEnv } from '../types'
@@ -152,7 +153,7 @@ export const requestRoutes = (deps: BridgeDeps) => {
         throw new HttpError(413, 'payload_too_large', 'The request exceeds the NATS max_payload')
       }
       done('error')
-      c.get('logger').warn({ err: err instanceof Error ? err.message : String(err), subject }, 'relay failed')
+      c.get('logger').warn({ err: errorMessage(err), subject }, 'relay failed')
       throw new HttpError(502, 'relay_failed', `The request on ${subject} failed`, { subject })
     }
     done('ok')

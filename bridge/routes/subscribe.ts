@@ -5,6 +5,7 @@ import * as v from 'valibot'
 import { HttpError, invalidInput } from '../../shared/http-error'
 import { patternCovers, validateSubject } from '../../shared/subject-validation'
 import { type BridgeDeps, retryAfterSeconds } from '../deps'
+import { errorMessage } from '../error-message'
 import {
   type EventSource,
   isStreamPattern,
@@ -91,7 +92,7 @@ export const subscribeRoutes = (deps: BridgeDeps, hub: SseHub) => {
         : await openCoreSource(handles.nc, pattern, queue)
     } catch (err) {
       release()
-      log.warn({ err: err instanceof Error ? err.message : String(err), pattern }, 'cannot open subscription')
+      log.warn({ err: errorMessage(err), pattern }, 'cannot open subscription')
       throw unavailable('The subscription could not be opened')
     }
     if (res.destroyed) {

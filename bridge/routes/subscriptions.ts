@@ -5,6 +5,7 @@ import { patternCovers } from '../../shared/subject-validation'
 import { generateWebhookSecret } from '../../shared/webhook-signing'
 import type { Principal } from '../auth/tokens'
 import { type BridgeDeps, retryAfterSeconds } from '../deps'
+import { errorMessage } from '../error-message'
 import { readJson } from '../http/read-body'
 import { isStreamPattern } from '../sse/event-source'
 import {
@@ -36,10 +37,7 @@ export const subscriptionRoutes = (deps: BridgeDeps, service: WebhookService) =>
         throw new HttpError(503, 'nats_unavailable', err.message, undefined, {
           'Retry-After': retryAfterSeconds(deps),
         })
-      deps.logger.warn(
-        { err: err instanceof Error ? err.message : String(err) },
-        'subscription registry call failed',
-      )
+      deps.logger.warn({ err: errorMessage(err) }, 'subscription registry call failed')
       throw new HttpError(
         503,
         'registry_unavailable',

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
+import { errorMessage } from '../error-message'
 import type { SseConfig } from './config'
 import type { EventSource } from './event-source'
 import type { SseMetrics } from './metrics'
@@ -78,7 +79,7 @@ export class SseHub {
       }
       if (!conn.closed) conn.cut('upstream_error', 'the subscription ended')
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err)
+      const message = errorMessage(err)
       log.warn({ err: message, source: source.kind }, 'SSE source failed')
       conn.cut('upstream_error', 'the subscription failed')
     } finally {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { backoffDelay } from '../../shared/backoff'
 import { STREAM_NAME } from '../../shared/subjects'
 import type { BridgeConfig } from '../config'
+import { errorMessage } from '../error-message'
 import type { NatsConnectionHolder } from '../nats/connection'
 import { countDeadLetters, countPendingReplays, purgeDeadLetters, replayDeadLetters } from './dead-letters'
 import type { WebhookMetrics } from './metrics'
@@ -46,8 +47,6 @@ export interface SubscriptionStats {
 
 export class NotConnectedError extends Error {}
 export class ConflictError extends Error {}
-
-const describe = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
 /**
  * The webhook side of the bridge on this replica: binds the registry (a KV bucket every replica
@@ -206,7 +205,7 @@ export class WebhookService {
         this.#bound = true
         return
       } catch (err) {
-        this.#lastError = describe(err)
+        this.#lastError = errorMessage(err)
         const delay = backoffDelay(attempt, { initialMs: 250, maxMs: 10_000 })
         this.#log.warn({ err: this.#lastError, retry_in_ms: delay }, 'cannot bind the subscription registry')
         await new Promise((resolve) => setTimeout(resolve, delay).unref())
@@ -219,7 +218,7 @@ export class WebhookService {
     if (this.#stopped) watcher.stop()
     void (async () => {
       for await (const entry of watcher) this.#reconcile(entry)
-    })().catch((err) => this.#log.error({ err: describe(err) }, 'subscription registry watch ended'))
+    })().catch((err) => this.#log.error({ err: errorMessage(err) }, 'subscription registry watch ended'))
   }
 
   #reconcile(entry: KvEntry): void {

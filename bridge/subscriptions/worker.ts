@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { backoffDelay } from '../../shared/backoff'
 import { eventTypeForSubject, STREAM_NAME } from '../../shared/subjects'
 import { webhookHeaders } from '../../shared/webhook-signing'
+import { errorMessage } from '../error-message'
 import type { WebhookConfig } from './config'
 import { deadLetter, originOf } from './dead-letters'
 import { type DeliveryOutcome, deliver } from './deliver'
@@ -38,8 +39,6 @@ interface EventMeta {
 }
 
 const PULL_EXPIRES_MS = 5_000
-
-const describe = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
 const eventMeta = (m: JsMsg, body: string): EventMeta => {
   const origin = originOf(m)
@@ -125,7 +124,9 @@ export class SubscriptionWorker {
           }
           this.deps.metrics.inFlight.inc()
           const task = this.#handle(m)
-            .catch((err) => this.#log.error({ err: describe(err), seq: m.seq }, 'delivery handling failed'))
+            .catch((err) =>
+              this.#log.error({ err: errorMessage(err), seq: m.seq }, 'delivery handling failed'),
+            )
             .finally(() => {
               this.deps.metrics.inFlight.dec()
               this.#inFlight.delete(task)
@@ -136,7 +137,7 @@ export class SubscriptionWorker {
         this.#iterators.delete(messages)
       } catch (err) {
         if (this.#stopped) return
-        this.#log.warn({ err: describe(err), stream }, 'delivery consumer failed; retrying')
+        this.#log.warn({ err: errorMessage(err), stream }, 'delivery consumer failed; retrying')
       }
       if (!this.#stopped) {
         const delay = backoffDelay(failures++, { initialMs: 250, maxMs: 10_000 })
@@ -192,7 +193,9 @@ export class SubscriptionWorker {
     deps.metrics.duration.observe({ outcome: outcome.kind }, (performance.now() - started) / 1000)
 
     if (outcome.kind === 'delivered') {
-      await m.ackAck().catch((err) => this.#log.warn({ err: describe(err), seq: m.seq }, 'ack not confirmed'))
+      await m
+        .ackAck()
+        .catch((err) => this.#log.warn({ err: errorMessage(err), seq: m.seq }, 'ack not confirmed'))
       return
     }
     void this.#recordError(outcome, meta.id, attempt)
@@ -209,7 +212,7 @@ export class SubscriptionWorker {
       )
       await deps
         .disable(record.name, outcome.error)
-        .catch((err) => this.#log.error({ err: describe(err) }, 'cannot disable subscription'))
+        .catch((err) => this.#log.error({ err: errorMessage(err) }, 'cannot disable subscription'))
       m.nak(retryDelay)
       return
     }
@@ -244,6 +247,6 @@ export class SubscriptionWorker {
     }
     await this.deps.store.status
       .put(this.record.name, JSON.stringify(status))
-      .catch((err) => this.#log.warn({ err: describe(err) }, 'cannot record delivery error'))
+      .catch((err) => this.#log.warn({ err: errorMessage(err) }, 'cannot record delivery error'))
   }
 }
