@@ -78,18 +78,6 @@ export class NatsConnectionHolder {
     this.#publishState()
   }
 
-  get nc(): NatsConnection | undefined {
-    return this.#handles?.nc
-  }
-
-  get js(): JetStreamClient | undefined {
-    return this.#handles?.js
-  }
-
-  get jsm(): JetStreamManager | undefined {
-    return this.#handles?.jsm
-  }
-
   get handles(): NatsHandles | undefined {
     return this.#handles
   }

@@ -29,7 +29,7 @@ export const writeGate = () => {
  * publishes of all the HTTP requests read in one turn then leave in one socket write instead of
  * one write each.
  */
-export const nextWrite = (): Promise<void> =>
+const nextWrite = (): Promise<void> =>
   new Promise((resolve) => {
     if (!waiting) {
       waiting = []

@@ -20,7 +20,7 @@ const notReadyReason = (
 }
 
 const streamInfo = async ({ nats }: BridgeDeps) => {
-  const jsm = nats.jsm
+  const jsm = nats.handles?.jsm
   if (!jsm || !nats.isConnected()) return undefined
   let timer: NodeJS.Timeout | undefined
   try {

@@ -17,10 +17,6 @@ export class SseHub {
     private readonly logger: Logger,
   ) {}
 
-  get size(): number {
-    return this.#reserved
-  }
-
   /** Takes a slot under the cap; the returned release is idempotent. */
   reserve(): (() => void) | undefined {
     if (this.#reserved >= this.config.maxClients) {
