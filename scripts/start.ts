@@ -6,9 +6,9 @@ import { isLoopbackHost, startPgWsRelay } from './lib/pg-ws-relay'
 import { blue, bold, cyan, dim, gray, green, magenta, red, yellow } from './lib/stack/ansi'
 import { bridgeExists, startBridge } from './lib/stack/bridge'
 import { parseCli } from './lib/stack/cli'
-import { loadDevSecrets, sha256Hex } from './lib/stack/dev-secrets'
+import { loadDevSecrets } from './lib/stack/dev-secrets'
 import { executorExists, startExecutor } from './lib/stack/executor'
-import { functionsExist, startFunctions } from './lib/stack/functions'
+import { apiKeysVar, functionsExist, startFunctions } from './lib/stack/functions'
 import { PidRegistry } from './lib/stack/leftovers'
 import { formatLogLine } from './lib/stack/log-lines'
 import { launchedProcesses, setLaunchHook } from './lib/stack/managed-process'
@@ -263,9 +263,7 @@ const main = async () => {
         DATABASE_URL: databaseUrl,
         BRIDGE_URL: bridgeUrl,
         BRIDGE_TOKEN: secrets.functions,
-        API_KEYS: JSON.stringify([
-          { name: 'dev', sha256: sha256Hex(secrets.api), scopes: ['read', 'write'] },
-        ]),
+        API_KEYS: apiKeysVar([{ name: 'dev', key: secrets.api }]),
         WEBHOOK_SOURCES: JSON.stringify({ dev: { secrets: [secrets.webhook_dev], allow: ['*'] } }),
         FORWARD_TOKEN: secrets.forward,
       }

@@ -1,11 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import postgres from 'postgres'
 import { startPgWsRelay } from '../../scripts/lib/pg-ws-relay'
-import { functionsExist, startFunctions } from '../../scripts/lib/stack/functions'
+import { apiKeysVar, functionsExist, startFunctions } from '../../scripts/lib/stack/functions'
 import { freePort as getFreePort } from '../../scripts/lib/stack/ports'
 import { createEvent } from '../../shared/events'
 import { subjectFor } from '../../shared/subjects'
@@ -88,13 +88,7 @@ export const endToEndScenario = async (ctx: BenchContext) => {
         PG_WS_PROXY: `127.0.0.1:${relay.port}`,
         BRIDGE_URL: ctx.bridge.url,
         BRIDGE_TOKEN: ctx.token,
-        API_KEYS: JSON.stringify([
-          {
-            name: 'bench',
-            sha256: createHash('sha256').update(API_KEY).digest('hex'),
-            scopes: ['read', 'write'],
-          },
-        ]),
+        API_KEYS: apiKeysVar([{ name: 'bench', key: API_KEY }]),
       },
       envFile: join(workDir, 'functions.env'),
       persistDir: join(workDir, 'wrangler'),

@@ -1,11 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, type NatsConnection } from 'nats'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RunningFunctions, startFunctions } from '../../scripts/lib/stack/functions'
+import { apiKeysVar, type RunningFunctions, startFunctions } from '../../scripts/lib/stack/functions'
 import { freePort as getFreePort } from '../../scripts/lib/stack/ports'
 import { createEvent } from '../../shared/events'
 import { subjectFor } from '../../shared/subjects'
@@ -60,13 +60,7 @@ beforeAll(async () => {
       PG_WS_PROXY: stack.pgWsProxy,
       BRIDGE_URL: stack.bridgeUrl,
       BRIDGE_TOKEN: stack.bridgeTokens.functions.token,
-      API_KEYS: JSON.stringify([
-        {
-          name: 'console-tests',
-          sha256: createHash('sha256').update(API_KEY).digest('hex'),
-          scopes: ['read', 'write'],
-        },
-      ]),
+      API_KEYS: apiKeysVar([{ name: 'console-tests', key: API_KEY }]),
     },
     envFile: join(workDir, 'functions.env'),
     persistDir: join(workDir, 'wrangler'),

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -6,7 +6,7 @@ import { connect, type Msg, type NatsConnection, type Service, type Subscription
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSwapExecutor } from '../../examples/swap-executor/service'
-import { type RunningFunctions, startFunctions } from '../../scripts/lib/stack/functions'
+import { apiKeysVar, type RunningFunctions, startFunctions } from '../../scripts/lib/stack/functions'
 import { freePort as getFreePort } from '../../scripts/lib/stack/ports'
 import { createEvent } from '../../shared/events'
 import { generateWebhookSecret } from '../../shared/webhook-signing'
@@ -148,13 +148,7 @@ beforeAll(async () => {
       FORWARD_TOKEN,
       FORWARD_SIGNING_SECRET,
       SWAP_TIMEOUT_MS: String(SWAP_TIMEOUT_MS),
-      API_KEYS: JSON.stringify([
-        {
-          name: 'tests',
-          sha256: createHash('sha256').update(API_KEY).digest('hex'),
-          scopes: ['read', 'write'],
-        },
-      ]),
+      API_KEYS: apiKeysVar([{ name: 'tests', key: API_KEY }]),
     },
     envFile: join(workDir, 'functions.env'),
     persistDir: join(workDir, 'wrangler'),

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { sha256Hex } from './dev-secrets'
 import { waitForHttpOk } from './http-wait'
 import { launch, type ManagedProcess } from './managed-process'
 import { freePort } from './ports'
@@ -15,6 +16,12 @@ export interface RunningFunctions {
 
 export const functionsExist = (root: string) =>
   existsSync(join(root, FUNCTIONS_ENTRY)) && existsSync(join(root, 'wrangler.toml'))
+
+/** The API_KEYS binding for plain keys: each key's name, the SHA-256 of the key, its scopes (default both). */
+export const apiKeysVar = (keys: { name: string; key: string; scopes?: ('read' | 'write')[] }[]): string =>
+  JSON.stringify(
+    keys.map(({ name, key, scopes = ['read', 'write'] }) => ({ name, sha256: sha256Hex(key), scopes })),
+  )
 
 // dotenv format; single quotes keep JSON values literal
 const toEnvFile = (vars: Record<string, string>) =>

@@ -1,10 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { type PgWsRelay, startPgWsRelay } from '../../../scripts/lib/pg-ws-relay'
-import { type RunningFunctions, startFunctions } from '../../../scripts/lib/stack/functions'
+import { apiKeysVar, type RunningFunctions, startFunctions } from '../../../scripts/lib/stack/functions'
 import { freePort as getFreePort } from '../../../scripts/lib/stack/ports'
 import { type BridgeProcess, startBridgeProcess } from '../../support/bridge-process'
 import { type NatsServerHandle, startNatsServer } from '../../support/nats-server'
@@ -88,17 +88,9 @@ export const startFunctionsStack = async (): Promise<FunctionsStack> => {
         BRIDGE_URL: bridge.url,
         BRIDGE_TOKEN: SECRETS.bridgeToken,
         BRIDGE_TIMEOUT_MS: '4000',
-        API_KEYS: JSON.stringify([
-          {
-            name: 'reliability',
-            sha256: createHash('sha256').update(SECRETS.apiKey).digest('hex'),
-            scopes: ['read', 'write'],
-          },
-          {
-            name: 'reliability-reader',
-            sha256: createHash('sha256').update(SECRETS.readerKey).digest('hex'),
-            scopes: ['read'],
-          },
+        API_KEYS: apiKeysVar([
+          { name: 'reliability', key: SECRETS.apiKey },
+          { name: 'reliability-reader', key: SECRETS.readerKey, scopes: ['read'] },
         ]),
         WEBHOOK_SOURCES: JSON.stringify({ monitor: { secrets: [SECRETS.webhookSecret], allow: ['*'] } }),
       },
