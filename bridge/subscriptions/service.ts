@@ -4,6 +4,7 @@ import { backoffDelay } from '../../shared/backoff'
 import { STREAM_NAME } from '../../shared/subjects'
 import type { BridgeConfig } from '../config'
 import { errorMessage } from '../error-message'
+import { isApiError, WRONG_LAST_SEQUENCE } from '../nats/api-error'
 import type { NatsConnectionHolder } from '../nats/connection'
 import { countDeadLetters, countPendingReplays, purgeDeadLetters, replayDeadLetters } from './dead-letters'
 import type { WebhookMetrics } from './metrics'
@@ -175,7 +176,8 @@ export class WebhookService {
       try {
         await store.registry.update(name, encodeRecord(next), current.revision)
         return next
-      } catch {
+      } catch (err) {
+        if (!isApiError(err, WRONG_LAST_SEQUENCE)) throw err
         await new Promise((resolve) =>
           setTimeout(resolve, backoffDelay(attempt, { initialMs: 20, maxMs: 500 })),
         )
