@@ -1,6 +1,4 @@
-import type { PoolClient } from '@neondatabase/serverless'
-
-type Queryable = Pick<PoolClient, 'query'>
+import type { Db } from './pool'
 
 export interface ComponentHealthReport {
   component: string
@@ -25,7 +23,7 @@ export interface ComponentHealth {
  * Upserts a component's health. A report older than the stored one (webhooks may arrive out of
  * order) leaves the row alone; `changed_at` moves only when the degraded flag flips.
  */
-export const reportComponentHealth = async (db: Queryable, report: ComponentHealthReport): Promise<void> => {
+export const reportComponentHealth = async (db: Db, report: ComponentHealthReport): Promise<void> => {
   await db.query(
     `insert into component_health (component, degraded, status, details, source, observed_at)
      values ($1, $2, $3, $4, $5, $6)
@@ -49,7 +47,7 @@ export const reportComponentHealth = async (db: Queryable, report: ComponentHeal
   )
 }
 
-export const listComponentHealth = async (db: Queryable): Promise<ComponentHealth[]> => {
+export const listComponentHealth = async (db: Db): Promise<ComponentHealth[]> => {
   const result = await db.query<{
     component: string
     degraded: boolean
