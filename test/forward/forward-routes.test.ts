@@ -213,6 +213,24 @@ describe('forward routes', () => {
   })
 })
 
+describe('forward route logging', () => {
+  it('logs the routes without the credentials a target URL carries', async () => {
+    const lines: string[] = []
+    const capture = pino({ level: 'info' }, { write: (line: string) => lines.push(line) })
+    const config = parseForwardConfig({
+      FORWARD_ROUTES: JSON.stringify([{ subject: 'fw.logged', url: 'http://user:hunter2@x.test/hook' }]),
+      FORWARD_TOKEN: TOKEN,
+    })
+    const f = createForwarder({ config, logger: capture })
+    forwarders.push(f)
+    f.attach(await natsClient())
+    const logged = lines.join('\n')
+    expect(logged).toContain('forward routes subscribed')
+    expect(logged).toContain('x.test/hook')
+    expect(logged).not.toContain('hunter2')
+  })
+})
+
 describe('FORWARD_ROUTES validation', () => {
   const parse = (routes: unknown, extra: Record<string, string> = { FORWARD_TOKEN: TOKEN }) =>
     parseForwardConfig({
