@@ -5,26 +5,12 @@ import type { Config } from '../../functions/env'
 import { beginSwap, finishSwap } from '../../functions/services/swaps'
 import { swapOutcomeEventId } from '../../shared/swap-execution'
 import { TEST_API_KEYS } from './support/api-keys'
-import { call, uniqueName } from './support/call'
+import { call } from './support/call'
 import { query } from './support/database'
+import { strategy } from './support/entities'
 import { runScheduled } from './support/scheduled'
 
 const FORWARD_TOKEN = 'forward-token-workers-0123456789'
-
-const strategy = async () => {
-  const created = await call('/api/v1/entities', {
-    json: {
-      name: uniqueName('stuck'),
-      type: 'strategy',
-      version: '1.0.0',
-      description: 'Strategy used by stuck swap tests',
-      config: { symbols: ['MSFT'], max_position: 5 },
-    },
-  })
-  expect(created.status).toBe(201)
-  expect((await call(`/api/v1/entities/${created.body.id}/validate`, { method: 'POST' })).status).toBe(200)
-  return created.body.id as string
-}
 
 const ctx = () => ({ actor: TEST_API_KEYS.writer.name, requestId: crypto.randomUUID() })
 

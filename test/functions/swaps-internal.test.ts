@@ -1,27 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { swapOutcomeEventId } from '../../shared/swap-execution'
 import { generateWebhookSecret, webhookHeaders } from '../../shared/webhook-signing'
-import { call, uniqueName } from './support/call'
+import { call } from './support/call'
 import { query } from './support/database'
+import { strategy } from './support/entities'
 
 const FORWARD_TOKEN = 'forward-token-workers-0123456789'
 const asBridge = { key: FORWARD_TOKEN, env: { FORWARD_TOKEN } }
-
-const strategy = async (validate = true) => {
-  const created = await call('/api/v1/entities', {
-    json: {
-      name: uniqueName('swap'),
-      type: 'strategy',
-      version: '1.0.0',
-      description: 'Strategy used by swap tests',
-      config: { symbols: ['MSFT'], max_position: 5 },
-    },
-  })
-  expect(created.status).toBe(201)
-  const id: string = created.body.id
-  if (validate) expect((await call(`/api/v1/entities/${id}/validate`, { method: 'POST' })).status).toBe(200)
-  return id
-}
 
 const insertSwap = async (from: string, to: string, status: string) => {
   const id = crypto.randomUUID()
@@ -47,7 +32,7 @@ const lateEvent = async (swapId: string, type: 'swap.completed' | 'swap.failed')
 
 describe('/internal/swap/validate', () => {
   it('answers valid, or not valid with the failed checks, without recording anything', async () => {
-    const [from, to, unvalidated] = [await strategy(), await strategy(), await strategy(false)]
+    const [from, to, unvalidated] = [await strategy(), await strategy(), await strategy({ validate: false })]
     const [{ n: before }] = (await query<{ n: number }>('select count(*)::int as n from swaps')) as [
       { n: number },
     ]

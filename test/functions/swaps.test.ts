@@ -1,21 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { call, uniqueName } from './support/call'
+import { call } from './support/call'
 import { query } from './support/database'
-
-const strategy = async () => {
-  const created = await call('/api/v1/entities', {
-    json: {
-      name: uniqueName('swap'),
-      type: 'strategy',
-      version: '1.0.0',
-      description: 'Strategy used by swap tests',
-      config: { symbols: ['MSFT'], max_position: 5 },
-    },
-  })
-  expect(created.status).toBe(201)
-  expect((await call(`/api/v1/entities/${created.body.id}/validate`, { method: 'POST' })).status).toBe(200)
-  return created.body.id as string
-}
+import { strategy } from './support/entities'
 
 const body = (from: string, to: string) => ({
   from_entity_id: from,
