@@ -25,7 +25,7 @@ export const internalSwapRoutes = new Hono<HonoEnv>()
   .use(requireConfig(), requireForwardToken(), database())
   .post('/swap/validate', async (c) => {
     const text = await c.req.text()
-    if (text.length > MAX_VALIDATE_BYTES)
+    if (new TextEncoder().encode(text).byteLength > MAX_VALIDATE_BYTES)
       throw new HttpError(
         413,
         'payload_too_large',

@@ -31,6 +31,19 @@ const lateEvent = async (swapId: string, type: 'swap.completed' | 'swap.failed')
 })
 
 describe('/internal/swap/validate', () => {
+  it('measures its size limit in bytes, not characters', async () => {
+    const res = await call('/internal/swap/validate', {
+      ...asBridge,
+      json: {
+        from_entity_id: crypto.randomUUID(),
+        to_entity_id: crypto.randomUUID(),
+        note: 'é'.repeat(40_000),
+      },
+    })
+    expect(res.status).toBe(413)
+    expect(res.body.error.code).toBe('payload_too_large')
+  })
+
   it('answers valid, or not valid with the failed checks, without recording anything', async () => {
     const [from, to, unvalidated] = [await strategy(), await strategy(), await strategy({ validate: false })]
     const [{ n: before }] = (await query<{ n: number }>('select count(*)::int as n from swaps')) as [
