@@ -33,11 +33,20 @@ export interface FieldIssue {
   message: string
 }
 
+const issuePath = (issue: v.BaseIssue<unknown>): string =>
+  (issue.path ?? []).map((item) => String(item.key)).join('.')
+
 export const issuesToDetails = (issues: readonly v.BaseIssue<unknown>[], prefix = ''): FieldIssue[] =>
-  issues.map((issue) => {
-    const path = (issue.path ?? []).map((item) => String(item.key)).join('.')
-    return { path: [prefix, path].filter(Boolean).join('.') || '(root)', message: issue.message }
-  })
+  issues.map((issue) => ({
+    path: [prefix, issuePath(issue)].filter(Boolean).join('.') || '(root)',
+    message: issue.message,
+  }))
+
+/** The first issue on one line (`path: message`), for configuration errors. */
+export const firstIssue = (issues: readonly [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]]): string => {
+  const path = issuePath(issues[0])
+  return path ? `${path}: ${issues[0].message}` : issues[0].message
+}
 
 export const invalidInput = (issues: readonly v.BaseIssue<unknown>[], prefix = ''): HttpError =>
   new HttpError(400, 'invalid_input', 'The request is not valid', issuesToDetails(issues, prefix))

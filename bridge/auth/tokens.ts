@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import * as v from 'valibot'
+import { firstIssue } from '../../shared/http-error'
 import { subjectMatches, validateSubject } from '../../shared/subject-validation'
 
 export const SCOPE_ACTIONS = ['publish', 'request', 'subscribe'] as const
@@ -36,9 +37,7 @@ const digest = (token: string): Buffer => createHash('sha256').update(token, 'ut
 export const parseTokens = (input: unknown): TokenTable => {
   const result = v.safeParse(TokenFile, input)
   if (!result.success) {
-    const issue = result.issues[0]
-    const path = (issue.path ?? []).map((p) => String(p.key)).join('.')
-    throw new Error(`${path ? `${path}: ` : ''}${issue.message}`)
+    throw new Error(firstIssue(result.issues))
   }
   const entries = Object.entries(result.output).map(([name, entry]) => ({
     digest: digest(entry.token),

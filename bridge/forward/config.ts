@@ -1,4 +1,5 @@
 import * as v from 'valibot'
+import { firstIssue } from '../../shared/http-error'
 import { validateSubject } from '../../shared/subject-validation'
 import { ConfigError } from '../config'
 
@@ -58,9 +59,7 @@ export const parseForwardRoutes = (text: string | undefined): ForwardRoute[] => 
   }
   const result = v.safeParse(RouteList, json)
   if (!result.success) {
-    const issue = result.issues[0]
-    const path = (issue.path ?? []).map((p) => String(p.key)).join('.')
-    throw new Error(`${path ? `${path}: ` : ''}${issue.message}`)
+    throw new Error(firstIssue(result.issues))
   }
   const seen = new Set<string>()
   return result.output.map((entry, index) => {
