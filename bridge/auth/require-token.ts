@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono'
 import { HttpError } from '../../shared/http-error'
 import type { BridgeEnv } from '../types'
-import { allows, type Principal, type ScopeAction, type TokenTable } from './tokens'
+import { allows, maySubscribe, type Principal, type ScopeAction, type TokenTable } from './tokens'
 
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i
 const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="bridge"' }
@@ -46,6 +46,15 @@ export const authorize = (principal: Principal, action: ScopeAction, subjects: r
     throw new HttpError(403, 'forbidden', `The token may not ${action} on ${denied.join(', ')}`, {
       action,
       subjects: denied,
+    })
+  }
+}
+
+export const authorizeSubscribe = (principal: Principal, pattern: string): void => {
+  if (!maySubscribe(principal, pattern)) {
+    throw new HttpError(403, 'forbidden', `The token may not subscribe to ${pattern}`, {
+      action: 'subscribe',
+      subjects: [pattern],
     })
   }
 }

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import * as v from 'valibot'
 import { firstIssue } from '../../shared/http-error'
-import { subjectMatches, validateSubject } from '../../shared/subject-validation'
+import { patternCovers, subjectMatches, validateSubject } from '../../shared/subject-validation'
 
 export const SCOPE_ACTIONS = ['publish', 'request', 'subscribe'] as const
 export type ScopeAction = (typeof SCOPE_ACTIONS)[number]
@@ -67,3 +67,7 @@ export const parseTokens = (input: unknown): TokenTable => {
 
 export const allows = (principal: Principal, action: ScopeAction, subject: string): boolean =>
   principal.scopes[action].some((pattern) => subjectMatches(pattern, subject))
+
+/** A pattern may be subscribed to when one subscribe scope covers every subject it matches. */
+export const maySubscribe = (principal: Principal, pattern: string): boolean =>
+  principal.scopes.subscribe.some((scope) => patternCovers(scope, pattern))

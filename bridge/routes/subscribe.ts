@@ -3,7 +3,8 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { Hono } from 'hono'
 import * as v from 'valibot'
 import { HttpError, invalidInput } from '../../shared/http-error'
-import { patternCovers, validateSubject } from '../../shared/subject-validation'
+import { validateSubject } from '../../shared/subject-validation'
+import { authorizeSubscribe } from '../auth/require-token'
 import { type BridgeDeps, retryAfterSeconds } from '../deps'
 import { errorMessage } from '../error-message'
 import {
@@ -59,13 +60,7 @@ export const subscribeRoutes = (deps: BridgeDeps, hub: SseHub) => {
     const parsed = v.safeParse(Query, c.req.query())
     if (!parsed.success) throw invalidInput(parsed.issues, 'query')
     const { subject: pattern, from, queue } = parsed.output
-    const principal = c.get('principal')
-    if (!principal.scopes.subscribe.some((scope) => patternCovers(scope, pattern))) {
-      throw new HttpError(403, 'forbidden', `The token may not subscribe to ${pattern}`, {
-        action: 'subscribe',
-        subjects: [pattern],
-      })
-    }
+    authorizeSubscribe(c.get('principal'), pattern)
     const fromStream = isStreamPattern(pattern)
     if (fromStream && queue !== undefined)
       throw new HttpError(400, 'invalid_input', 'queue applies only to subjects outside the event stream', {

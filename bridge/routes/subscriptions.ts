@@ -1,9 +1,9 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
 import { HttpError, invalidInput } from '../../shared/http-error'
-import { patternCovers } from '../../shared/subject-validation'
 import { generateWebhookSecret } from '../../shared/webhook-signing'
-import type { Principal } from '../auth/tokens'
+import { authorizeSubscribe } from '../auth/require-token'
+import { maySubscribe, type Principal } from '../auth/tokens'
 import { type BridgeDeps, retryAfterSeconds } from '../deps'
 import { errorMessage } from '../error-message'
 import { readJson } from '../http/read-body'
@@ -19,9 +19,6 @@ import { checkUrl, SsrfError } from '../subscriptions/ssrf-guard'
 import type { BridgeEnv } from '../types'
 
 const BODY_LIMIT = 16 * 1024
-
-const mayManage = (principal: Principal, subject: string) =>
-  principal.scopes.subscribe.some((scope) => patternCovers(scope, subject))
 
 export const subscriptionRoutes = (deps: BridgeDeps, service: WebhookService) => {
   const { config } = deps
@@ -54,7 +51,7 @@ export const subscriptionRoutes = (deps: BridgeDeps, service: WebhookService) =>
   const visible = async (principal: Principal, rawName: string): Promise<SubscriptionRecord> => {
     const name = v.safeParse(SubscriptionName, rawName)
     const record = name.success ? await call(() => service.get(name.output)) : undefined
-    if (!record || !mayManage(principal, record.subject))
+    if (!record || !maySubscribe(principal, record.subject))
       throw new HttpError(404, 'not_found', `No subscription named ${rawName.slice(0, 64)}`)
     return record
   }
@@ -69,12 +66,7 @@ export const subscriptionRoutes = (deps: BridgeDeps, service: WebhookService) =>
       const parsed = v.safeParse(CreateSubscription, await readJson(c, BODY_LIMIT))
       if (!parsed.success) throw invalidInput(parsed.issues)
       const input = parsed.output
-      if (!mayManage(c.get('principal'), input.subject)) {
-        throw new HttpError(403, 'forbidden', `The token may not subscribe to ${input.subject}`, {
-          action: 'subscribe',
-          subjects: [input.subject],
-        })
-      }
+      authorizeSubscribe(c.get('principal'), input.subject)
       if (!isStreamPattern(input.subject)) {
         throw new HttpError(
           400,
@@ -126,7 +118,9 @@ export const subscriptionRoutes = (deps: BridgeDeps, service: WebhookService) =>
     .get('/', async (c) => {
       const principal = c.get('principal')
       const records = await call(() => service.list())
-      return c.json({ subscriptions: records.filter((r) => mayManage(principal, r.subject)).map(publicView) })
+      return c.json({
+        subscriptions: records.filter((r) => maySubscribe(principal, r.subject)).map(publicView),
+      })
     })
     .get('/:name', async (c) =>
       c.json(await withDetails(await visible(c.get('principal'), c.req.param('name')))),
