@@ -248,7 +248,7 @@ const swaps: OperationSpec[] = [
     summary: 'List swaps',
     query: ListSwapsQuery,
     examples: [{ summary: 'Completed swaps', query: { status: 'completed' } }],
-    responses: { 200: { description: 'A page', schema: page(SwapView, 'data') }, 400: invalid },
+    responses: { 200: { description: 'A page', schema: page(SwapView) }, 400: invalid },
   },
   {
     ...api,

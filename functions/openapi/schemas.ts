@@ -1,6 +1,7 @@
 import * as v from 'valibot'
 import { EntityType, Environment, IsoTimestamp, JsonObject, SemVer, Uuid } from '../../shared/domain'
 import { ENTITY_STATUSES } from '../db/entities'
+import { SWAP_STATUSES } from '../db/swaps'
 import { DEPLOYMENT_STATUSES } from '../domain/deployment-state'
 
 /** Response shapes, for the reference; request schemas are imported from the routes that parse them. */
@@ -53,7 +54,7 @@ export const SwapView = v.object({
   reason: v.string(),
   initiated_by: v.string(),
   validate_only: v.boolean(),
-  status: v.string(),
+  status: v.picklist(SWAP_STATUSES),
   message: v.nullable(v.string()),
   error_code: v.nullable(v.string()),
   validation_results: v.nullable(JsonObject),
@@ -65,8 +66,8 @@ export const SwapView = v.object({
   rolled_back_at: v.nullable(IsoTimestamp),
 })
 
-export const page = <S extends v.GenericSchema>(item: S, key: 'items' | 'data' = 'items') =>
-  v.object({ [key]: v.array(item), next_cursor: v.nullable(v.string()) })
+export const page = <S extends v.GenericSchema>(item: S) =>
+  v.object({ items: v.array(item), next_cursor: v.nullable(v.string()) })
 
 export const Health = v.object({ status: v.literal('ok') })
 export const HealthDetailed = v.looseObject({ status: v.string() })

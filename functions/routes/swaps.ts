@@ -92,7 +92,7 @@ export const swapRoutes = new Hono<HonoEnv>()
       afterSeq: query.cursor,
       limit: query.limit,
     })
-    return c.json({ data: rows.map(swapView), next_cursor: nextSeq === null ? null : encodeCursor(nextSeq) })
+    return c.json({ items: rows.map(swapView), next_cursor: nextSeq === null ? null : encodeCursor(nextSeq) })
   })
   .get('/:id', async (c) => {
     const id = uuidParam(c, 'id')
