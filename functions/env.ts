@@ -73,6 +73,8 @@ export type Variables = {
   /** Work to run after the response (inside waitUntil), before the request's pool is ended. */
   defer: (task: () => Promise<void>) => void
   actor: string
+  /** The raw body of an /internal request, read once within its size limit by the forward-token check. */
+  forwardedBody: string
 }
 
 export type HonoEnv = { Bindings: Bindings; Variables: Variables }

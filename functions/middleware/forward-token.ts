@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from 'hono'
 import { HttpError } from '../../shared/http-error'
 import { verifyWebhook } from '../../shared/webhook-signing'
 import type { HonoEnv } from '../env'
+import { readBodyText } from '../lib/read-body'
 
 /** Swap requests and events are small; NATS caps them at max_payload anyway. */
 const MAX_INTERNAL_BODY_BYTES = 1_048_576
@@ -29,27 +30,19 @@ export const requireForwardToken = (): MiddlewareHandler<HonoEnv> =>
         'forwarding_disabled',
         'Internal endpoints are disabled: neither FORWARD_TOKEN nor FORWARD_SIGNING_SECRET is set',
       )
-    if (Number(c.req.header('content-length') ?? 0) > MAX_INTERNAL_BODY_BYTES)
-      throw new HttpError(
-        413,
-        'payload_too_large',
-        `The request body may be at most ${MAX_INTERNAL_BODY_BYTES} bytes`,
-      )
     const authorization = c.req.header('authorization')
     if (authorization !== undefined || secret === undefined) {
       const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(authorization?.trim() ?? '')
       const [presented, wanted] = await Promise.all([sha256(match?.[1] ?? ''), sha256(token ?? '')])
       if (!match || token === undefined || !crypto.subtle.timingSafeEqual(presented, wanted))
         throw unauthorized('The bridge forward token is required')
-    } else {
-      // Hono caches the text, so the route reads the same body again
-      const verification = await verifyWebhook({
-        secrets: [secret],
-        headers: c.req.raw.headers,
-        body: await c.req.text(),
-      })
+    }
+    const body = await readBodyText(c.req.raw, MAX_INTERNAL_BODY_BYTES)
+    if (authorization === undefined && secret !== undefined) {
+      const verification = await verifyWebhook({ secrets: [secret], headers: c.req.raw.headers, body })
       if (!verification.ok) throw unauthorized(`Invalid signature: ${verification.message}`)
     }
     c.set('actor', 'bridge')
+    c.set('forwardedBody', body)
     await next()
   }

@@ -24,7 +24,7 @@ const MAX_VALIDATE_BYTES = 65_536
 export const internalSwapRoutes = new Hono<HonoEnv>()
   .use(requireConfig(), requireForwardToken(), database())
   .post('/swap/validate', async (c) => {
-    const text = await c.req.text()
+    const text = c.var.forwardedBody
     if (new TextEncoder().encode(text).byteLength > MAX_VALIDATE_BYTES)
       throw new HttpError(
         413,
@@ -58,7 +58,7 @@ export const internalSwapRoutes = new Hono<HonoEnv>()
   .post('/swap/events', async (c) => {
     let event: unknown
     try {
-      event = JSON.parse(await c.req.text())
+      event = JSON.parse(c.var.forwardedBody)
     } catch {
       throw new HttpError(400, 'malformed_json', 'The request body is not valid JSON')
     }
