@@ -8,7 +8,7 @@ import { NatsConnectionHolder } from '../../bridge/nats/connection'
 import { StreamKeeper } from '../../bridge/nats/stream'
 import { bridgeDocument } from '../../bridge/openapi/document'
 import { BRIDGE_OPERATIONS, PublishBody } from '../../bridge/openapi/operations'
-import { type InProcessBridge, startInProcessBridge } from '../sse/in-process-bridge'
+import { type InProcessBridge, startInProcessBridge } from '../support/in-process-bridge'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
 import { documentedRoutes, exampleProblems, registeredRoutes } from './coverage'
 

@@ -3,10 +3,10 @@ import { connect, type NatsConnection, type Subscription } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { subjectMatches } from '../../shared/subject-validation'
 import { entityRegistered, healthDegraded, startWiretap } from '../bridge/helpers'
+import { type InProcessBridge, startInProcessBridge } from '../support/in-process-bridge'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
 import { report, SOAK, scaled } from './report'
 import { anyText, contentTypes, hostileBody, mutated, noHang } from './support/hostile'
-import { type InProcessBridge, startInProcessBridge } from './support/in-process-bridge'
 
 const RUNS = scaled(1_000, 10_000)
 const TOKEN = 'hostile-narrow-token-0123456789'
@@ -23,8 +23,7 @@ const tally = { sent: 0, accepted: 0, acceptedEventIds: [] as string[] }
 
 beforeAll(async () => {
   nats = await startNatsServer()
-  bridge = await startInProcessBridge({
-    NATS_URL: nats.url,
+  bridge = await startInProcessBridge(nats.url, {
     BRIDGE_TOKENS: JSON.stringify({ narrow: { token: TOKEN, ...SCOPES } }),
     BRIDGE_REQUEST_TIMEOUT_MS: '1000',
     BRIDGE_REQUEST_TIMEOUT_MAX_MS: '2000',

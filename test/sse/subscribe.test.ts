@@ -1,8 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { connect, type JetStreamClient, type NatsConnection } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type InProcessBridge,
+  metricValue,
+  NARROW_TOKEN,
+  startInProcessBridge,
+} from '../support/in-process-bridge'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { type InProcessBridge, metricValue, NARROW_TOKEN, startInProcessBridge } from './in-process-bridge'
 import { SseTestClient } from './sse-client'
 
 let server: NatsServerHandle

@@ -1,7 +1,7 @@
 import { connect, type JetStreamClient, type NatsConnection } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type InProcessBridge, startInProcessBridge } from '../sse/in-process-bridge'
 import { SseTestClient } from '../sse/sse-client'
+import { type InProcessBridge, startInProcessBridge } from '../support/in-process-bridge'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
 import { Receiver } from './receiver'
 import { apiClient, eventually, publishEvents } from './support'

@@ -1,7 +1,7 @@
 import { connect, type JetStreamManager, type NatsConnection, StorageType } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { REGISTRY_BUCKET } from '../../bridge/subscriptions/store'
-import { type InProcessBridge, startInProcessBridge } from '../sse/in-process-bridge'
+import { type InProcessBridge, startInProcessBridge } from '../support/in-process-bridge'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
 import { Receiver } from './receiver'
 import { apiClient, eventually } from './support'

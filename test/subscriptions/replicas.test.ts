@@ -1,7 +1,7 @@
 import { connect, type JetStreamClient, type NatsConnection } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { metricValue } from '../sse/in-process-bridge'
 import { BRIDGE_TEST_TOKENS, type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
+import { metricValue } from '../support/in-process-bridge'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
 import { Receiver } from './receiver'
 import { apiClient, eventually, publishEvents, sleep } from './support'

@@ -5,7 +5,7 @@ import {
   metricValue,
   NARROW_TOKEN,
   startInProcessBridge,
-} from '../sse/in-process-bridge'
+} from '../support/in-process-bridge'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
 import { Receiver } from './receiver'
 import { type Api, apiClient, eventually, publishEvents } from './support'

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
-import { createApp } from '../../bridge/app'
+import { type BridgeApp, createApp } from '../../bridge/app'
 import { loadConfig } from '../../bridge/config'
 import { createLogger } from '../../bridge/logger'
 import { createMetrics } from '../../bridge/metrics'
@@ -9,6 +9,8 @@ import { NatsConnectionHolder } from '../../bridge/nats/connection'
 import { StreamKeeper } from '../../bridge/nats/stream'
 
 export interface InProcessBridge {
+  /** For `app.request()` without a socket; `url` serves the same app over HTTP (streaming routes). */
+  app: BridgeApp
   url: string
   token: string
   nats: NatsConnectionHolder
@@ -42,7 +44,7 @@ export const startInProcessBridge = async (
   let shuttingDown = false
   const app = createApp({ config, nats, stream, logger, metrics, isShuttingDown: () => shuttingDown })
   await nats.start()
-  for (let i = 0; i < 200 && !stream.ready; i++) await new Promise((r) => setTimeout(r, 50))
+  for (let i = 0; i < 400 && !stream.ready; i++) await new Promise((r) => setTimeout(r, 50))
   if (!stream.ready) throw new Error('stream not ready')
   const server = await new Promise<Server>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () =>
@@ -51,6 +53,7 @@ export const startInProcessBridge = async (
   })
   const { port } = server.address() as AddressInfo
   return {
+    app,
     url: `http://127.0.0.1:${port}`,
     token: TEST_TOKEN,
     nats,
