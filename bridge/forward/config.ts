@@ -32,6 +32,10 @@ const HttpUrl = v.pipe(
   v.string(),
   v.url('must be an absolute URL'),
   v.check((s) => /^https?:$/.test(new URL(s).protocol), 'must be an http:// or https:// URL'),
+  v.check((s) => {
+    const { username, password } = new URL(s)
+    return username === '' && password === ''
+  }, 'must not carry credentials (fetch refuses them): use FORWARD_TOKEN or FORWARD_SIGNING_SECRET'),
 )
 const RouteEntry = v.strictObject({
   subject: Subject,

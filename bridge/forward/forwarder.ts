@@ -3,7 +3,6 @@ import { Match, type Msg, type NatsConnection, headers as natsHeaders, type Subs
 import type { Logger } from 'pino'
 import { Webhook } from 'standardwebhooks'
 import { errorBody } from '../../shared/http-error'
-import { redactUrl } from '../config'
 import { errorMessage } from '../error-message'
 import type { ForwardConfig, ForwardRoute } from './config'
 
@@ -175,7 +174,7 @@ export const createForwarder = ({
       attachedTo = nc
       subscriptions = config.routes.map((route) => subscribe(nc, route))
       logger.info(
-        { routes: config.routes.map((r) => ({ subject: r.subject, queue: r.queue, url: redactUrl(r.url) })) },
+        { routes: config.routes.map((r) => ({ subject: r.subject, queue: r.queue, url: r.url })) },
         'forward routes subscribed',
       )
     },
