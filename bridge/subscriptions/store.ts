@@ -42,7 +42,7 @@ export const ensureStore = async (
   const replicas = config.stream.replicas
   const registry = await js.views.kv(REGISTRY_BUCKET, { history: 1, replicas, storage })
   const status = await js.views.kv(STATUS_BUCKET, { history: 1, replicas, storage })
-  await ensureStream(jsm, {
+  await ensureAuxStream(jsm, {
     name: DEAD_LETTER_STREAM,
     subjects: ['library_dlq.*'],
     retention: RetentionPolicy.Limits,
@@ -50,7 +50,7 @@ export const ensureStore = async (
     num_replicas: replicas,
     max_age: nanos(config.webhooks.deadLetterMaxAgeMs),
   })
-  await ensureStream(jsm, {
+  await ensureAuxStream(jsm, {
     name: REPLAY_STREAM,
     subjects: ['library_dlq_replay.*'],
     retention: RetentionPolicy.Workqueue,
@@ -60,16 +60,23 @@ export const ensureStore = async (
   return { registry, status }
 }
 
-const ensureStream = async (
+/** Creates the stream, or brings the settings that may change (retention age, replicas) up to date. */
+const ensureAuxStream = async (
   jsm: JetStreamManager,
   config: Parameters<JetStreamManager['streams']['add']>[0] & { name: string },
 ) => {
+  let current: Awaited<ReturnType<JetStreamManager['streams']['info']>>['config']
   try {
-    await jsm.streams.info(config.name)
+    current = (await jsm.streams.info(config.name)).config
   } catch (err) {
     if (!isApiError(err, STREAM_NOT_FOUND)) throw err
     await jsm.streams.add(config)
+    return
   }
+  const maxAge = config.max_age ?? 0
+  const replicas = config.num_replicas ?? current.num_replicas
+  if (current.max_age !== maxAge || current.num_replicas !== replicas)
+    await jsm.streams.update(config.name, { ...current, max_age: maxAge, num_replicas: replicas })
 }
 
 export const readRecord = (value: Uint8Array): SubscriptionRecord | undefined => {

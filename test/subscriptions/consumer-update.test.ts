@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../bridge/config'
 import type { SubscriptionRecord } from '../../bridge/subscriptions/schema'
 import {
+  DEAD_LETTER_STREAM,
   ensureConsumer,
   ensureConsumers,
   ensureStore,
@@ -101,5 +102,14 @@ describe('ensureConsumers', () => {
     const refused = await ensureConsumer(jsm, STREAM_NAME, { durable_name: durable, max_deliver: 1 })
     expect(refused).toEqual(expect.any(String))
     expect((await jsm.consumers.info(STREAM_NAME, durable)).config.max_deliver).toBe(5)
+  })
+
+  it('applies a changed dead-letter retention to the existing stream', async () => {
+    const retention = (days: string) =>
+      loadConfig({ NATS_URL: server.url, STREAM_STORAGE: 'memory', WEBHOOK_DEAD_LETTER_MAX_AGE: days })
+    await ensureStore(nc.jetstream(), jsm, retention('3d'))
+    expect((await jsm.streams.info(DEAD_LETTER_STREAM)).config.max_age).toBe(nanos(3 * 86_400_000))
+    await ensureStore(nc.jetstream(), jsm, retention('5d'))
+    expect((await jsm.streams.info(DEAD_LETTER_STREAM)).config.max_age).toBe(nanos(5 * 86_400_000))
   })
 })
