@@ -34,3 +34,23 @@ export const pruneDeliveredOutbox = async (db: Db, olderThanDays: number, limit:
   )
   return rowCount ?? 0
 }
+
+/** Deletes up to `limit` answered Idempotency-Key records completed more than `olderThanHours` ago. */
+export const pruneIdempotencyKeys = async (
+  db: Db,
+  olderThanHours: number,
+  limit: number,
+): Promise<number> => {
+  const { rowCount } = await db.query(
+    `delete from swap_idempotency_keys k
+      using (select actor, key
+               from swap_idempotency_keys
+              where completed_at < now() - $1::int * interval '1 hour'
+              order by completed_at
+              limit $2
+                for update skip locked) old
+      where k.actor = old.actor and k.key = old.key`,
+    [olderThanHours, limit],
+  )
+  return rowCount ?? 0
+}

@@ -1,16 +1,19 @@
 import type { Pool } from '@neondatabase/serverless'
 import { DEFAULT_TOLERANCE_SECONDS } from '../../shared/webhook-signing'
-import { pruneDeliveredOutbox, pruneWebhookReceipts } from '../db/retention'
+import { pruneDeliveredOutbox, pruneIdempotencyKeys, pruneWebhookReceipts } from '../db/retention'
 import type { Config } from '../env'
 
 const BATCH_SIZE = 500
 /** Bounds one run; whatever is left goes on the next. */
 const MAX_BATCHES = 20
 const MIN_RECEIPT_AGE_SECONDS = 3_600
+/** How long a retry with the same Idempotency-Key gets the first answer back. */
+export const IDEMPOTENCY_KEY_RETENTION_HOURS = 24
 
 export interface RetentionReport {
   webhook_receipts: number
   outbox: number
+  idempotency_keys: number
 }
 
 /**
@@ -33,7 +36,10 @@ const inBatches = async (prune: (limit: number) => Promise<number>): Promise<num
   return total
 }
 
-/** Deletes webhook receipts past their replay window and outbox rows delivered before the retention. */
+/**
+ * Deletes webhook receipts past their replay window, outbox rows delivered before the retention and
+ * answered Idempotency-Key records older than a day.
+ */
 export const pruneExpired = async (
   pool: Pool,
   config: Pick<Config, 'WEBHOOK_SOURCES' | 'OUTBOX_RETENTION_DAYS'>,
@@ -42,5 +48,8 @@ export const pruneExpired = async (
   return {
     webhook_receipts: await inBatches((limit) => pruneWebhookReceipts(pool, receiptAge, limit)),
     outbox: await inBatches((limit) => pruneDeliveredOutbox(pool, config.OUTBOX_RETENTION_DAYS, limit)),
+    idempotency_keys: await inBatches((limit) =>
+      pruneIdempotencyKeys(pool, IDEMPOTENCY_KEY_RETENTION_HOURS, limit),
+    ),
   }
 }

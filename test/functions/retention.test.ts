@@ -30,6 +30,23 @@ const addOutboxRow = async (deliveredDaysAgo: number | null) => {
   return eventId
 }
 
+/** An Idempotency-Key record answered `completedHoursAgo` hours ago, or still open (null). */
+const addIdempotencyKey = async (completedHoursAgo: number | null) => {
+  const key = `retention-${crypto.randomUUID()}`
+  await query(
+    `insert into swap_idempotency_keys (actor, key, request_hash, status_code, response, created_at, completed_at)
+     values ('retention', $1, 'hash', 200, '{}', now() - interval '3 days',
+             case when $2::int is null then null else now() - $2::int * interval '1 hour' end)`,
+    [key, completedHoursAgo],
+  )
+  return key
+}
+
+const remainingKeys = async () =>
+  (await query<{ key: string }>(`select key from swap_idempotency_keys where actor = 'retention'`)).map(
+    (r) => r.key,
+  )
+
 const remainingReceipts = async () =>
   (
     await query<{ webhook_id: string }>('select webhook_id from webhook_receipts where source = $1', [source])
@@ -44,6 +61,15 @@ describe('retention in the Cron Trigger', () => {
   afterAll(async () => {
     await query('delete from outbox where entity_key = $1', [entityKey])
     await query('delete from webhook_receipts where source = $1', [source])
+    await query(`delete from swap_idempotency_keys where actor = 'retention'`)
+  })
+
+  it('deletes Idempotency-Key records answered more than a day ago, never an open one', async () => {
+    await addIdempotencyKey(30)
+    const recent = await addIdempotencyKey(2)
+    const open = await addIdempotencyKey(null)
+    await runScheduled()
+    expect((await remainingKeys()).sort()).toEqual([recent, open].sort())
   })
 
   it('deletes webhook receipts past twice the largest tolerance (at least an hour), and no others', async () => {
