@@ -177,7 +177,15 @@ export interface NatsCluster {
 const CLUSTER_READY_TIMEOUT_MS = 60_000
 
 /** Waits until the JetStream API answers, i.e. the cluster has elected a meta leader. */
-export const waitForJetStream = async (servers: string[], timeoutMs = CLUSTER_READY_TIMEOUT_MS) => {
+/**
+ * Waits until JetStream answers and, with `replicas` > 1, until a stream of that many replicas can be
+ * placed: a meta leader alone does not mean every peer has joined yet ("no suitable peers").
+ */
+export const waitForJetStream = async (
+  servers: string[],
+  timeoutMs = CLUSTER_READY_TIMEOUT_MS,
+  replicas = 1,
+) => {
   const nc = await connect({ servers, maxReconnectAttempts: -1 })
   const deadline = Date.now() + timeoutMs
   let lastError: unknown
@@ -186,6 +194,15 @@ export const waitForJetStream = async (servers: string[], timeoutMs = CLUSTER_RE
       try {
         const jsm = await nc.jetstreamManager({ timeout: 2_000 })
         await jsm.getAccountInfo()
+        if (replicas > 1) {
+          const probe = `PLACEMENT_PROBE_${process.pid}`
+          await jsm.streams.add({
+            name: probe,
+            subjects: [`placement-probe.${process.pid}`],
+            num_replicas: replicas,
+          })
+          await jsm.streams.delete(probe)
+        }
         return
       } catch (err) {
         lastError = err
@@ -220,7 +237,7 @@ export const startNatsCluster = async (size = 3): Promise<NatsCluster> => {
       )
     }
     const urls = servers.map((s) => s.url)
-    await waitForJetStream(urls)
+    await waitForJetStream(urls, CLUSTER_READY_TIMEOUT_MS, size)
     return { servers, urls, cleanup }
   } catch (err) {
     await cleanup()
