@@ -15,6 +15,8 @@ const STALLED = 10
 const MESSAGES = scaled(2_500, 5_000)
 const PAYLOAD_BYTES = 8_192
 const CLIENT_BUFFER_BYTES = 1_048_576
+/** Messages a reader may lag behind the publisher: half its buffer. */
+const READER_WINDOW = Math.floor(CLIENT_BUFFER_BYTES / 2 / PAYLOAD_BYTES)
 const SUBJECT = 'load.sse'
 const MiB = 1024 * 1024
 
@@ -126,6 +128,14 @@ describe('slow consumers', () => {
       if (n % 50 === 49) {
         await nc.flush()
         rssMax = Math.max(rssMax, rssBytes(pid))
+        // Paced by the slowest reader (kept well inside its buffer), so a reader starved of CPU on a
+        // busy machine is not mistaken for a slow consumer; the stalled ones fall behind regardless.
+        await waitFor(
+          async () => (readers.every((r) => r.received >= n - READER_WINDOW) ? true : undefined),
+          'the readers to keep up',
+          60_000,
+          10,
+        )
       }
     }
     await nc.flush()
