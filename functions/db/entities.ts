@@ -30,16 +30,10 @@ export interface EntityRow {
 const COLUMNS = `id, seq::text as seq, name, type, version, description, config, metadata, status,
   validation_status, validation_results, validated_at, created_by, created_at, updated_at, deleted_at`
 
-export interface NewEntity {
-  id: string
-  name: string
-  type: EntityType
-  version: string
-  description: string
-  config: Record<string, unknown>
-  metadata: Record<string, unknown>
-  created_by: string
-}
+export type NewEntity = Pick<
+  EntityRow,
+  'id' | 'name' | 'type' | 'version' | 'description' | 'config' | 'metadata' | 'created_by'
+>
 
 export const entityExists = (name: string, version: string) =>
   new HttpError(409, 'entity_exists', `An entity named '${name}' with version ${version} already exists`, {

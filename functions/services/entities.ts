@@ -1,5 +1,4 @@
 import type { Pool } from '@neondatabase/serverless'
-import type { EntityType } from '../../shared/domain'
 import { createEvent, type LibraryEvent } from '../../shared/events'
 import { HttpError } from '../../shared/http-error'
 import {
@@ -7,6 +6,7 @@ import {
   type EntityRow,
   getEntity,
   insertEntity,
+  type NewEntity,
   recordValidation,
   softDeleteEntity,
   updateEntity,
@@ -35,14 +35,7 @@ const lockEntity = async (tx: Parameters<typeof getEntity>[0], id: string) => {
   return entity
 }
 
-export interface RegisterInput {
-  name: string
-  type: EntityType
-  version: string
-  description: string
-  config: Record<string, unknown>
-  metadata: Record<string, unknown>
-}
+export type RegisterInput = Omit<NewEntity, 'id' | 'created_by'>
 
 export const registerEntity = (pool: Pool, input: RegisterInput, ctx: ActionContext) =>
   withTransaction(pool, async (tx): Promise<Changed<EntityRow>> => {
