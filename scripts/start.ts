@@ -237,7 +237,7 @@ const main = async () => {
         port: BRIDGE_PORT,
         natsUrl,
         tokens: {
-          admin: { token: secrets.admin, publish: ['>'], request: ['>'], subscribe: ['>'] },
+          admin: { token: secrets.admin, publish: ['>'], request: ['>'], subscribe: ['>'], admin: true },
           functions: {
             token: secrets.functions,
             publish: ['library.>'],

@@ -9,6 +9,8 @@ export type ScopeAction = (typeof SCOPE_ACTIONS)[number]
 export interface Principal {
   name: string
   scopes: Readonly<Record<ScopeAction, readonly string[]>>
+  /** Operator principal: manages every webhook subscription, not only its own. */
+  admin: boolean
 }
 
 export interface TokenTable {
@@ -28,6 +30,7 @@ const TokenEntry = v.strictObject({
   publish: v.optional(v.array(Pattern), []),
   request: v.optional(v.array(Pattern), []),
   subscribe: v.optional(v.array(Pattern), []),
+  admin: v.optional(v.boolean(), false),
 })
 const TokenFile = v.record(v.pipe(v.string(), v.regex(/^[\w.-]{1,64}$/, 'invalid token name')), TokenEntry)
 
@@ -44,6 +47,7 @@ export const parseTokens = (input: unknown): TokenTable => {
     principal: {
       name,
       scopes: { publish: entry.publish, request: entry.request, subscribe: entry.subscribe },
+      admin: entry.admin,
     },
   }))
   const seen = new Set<string>()

@@ -15,7 +15,7 @@ export interface TokenSpec {
 
 /** Tokens every test bridge knows: one allowed everything, one allowed nothing. */
 export const BRIDGE_TEST_TOKENS = {
-  admin: { token: 'admin-token-0123456789abcdef', publish: ['>'], request: ['>'], subscribe: ['>'] },
+  admin: { token: 'admin-token-0123456789abcdef', publish: ['>'], request: ['>'], subscribe: ['>'], admin: true },
   none: { token: 'none-token-0123456789abcdef' },
 } satisfies Record<string, TokenSpec>
 
