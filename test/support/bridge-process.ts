@@ -11,6 +11,7 @@ export interface TokenSpec {
   publish?: string[]
   request?: string[]
   subscribe?: string[]
+  admin?: boolean
 }
 
 /** Tokens every test bridge knows: one allowed everything, one allowed nothing. */

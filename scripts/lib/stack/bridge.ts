@@ -10,6 +10,7 @@ export interface BridgeTokenScopes {
   publish: string[]
   request: string[]
   subscribe: string[]
+  admin?: boolean
 }
 
 export interface ForwardRouteConfig {
