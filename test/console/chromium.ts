@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs'
 import { type Browser, chromium } from 'playwright-core'
+import { chromiumPath } from '../../scripts/lib/prerequisites'
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+export const CHROMIUM_PATH = chromiumPath()
 
 const ARGS = [
   '--headless',
@@ -19,7 +20,7 @@ export const launchChromium = async (): Promise<Browser> => {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `Chromium not found at ${CHROMIUM_PATH}: install it with \`apt-get install -y chromium\` ` +
-        '(bash .ci/run does it) or set CHROMIUM_PATH',
+        '(npm test does it when run as root) or set CHROMIUM_PATH',
     )
   }
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: ARGS, headless: true })
