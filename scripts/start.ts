@@ -214,14 +214,19 @@ const main = async () => {
     }
   })
 
-  // the Neon driver inside wrangler dev speaks Postgres over WebSocket; a local server needs the relay
+  // the Neon driver inside wrangler dev speaks Postgres over WebSocket and SQL-over-HTTP; a local
+  // server needs the relay (both on one port)
   const dbUrl = new URL(databaseUrl)
   let pgWsProxy: string | undefined
   if (isLoopbackHost(dbUrl.hostname)) {
-    pgWsProxy = await step('postgres ws relay', async (ctx) => {
-      const relay = await startPgWsRelay({ pgHost: dbUrl.hostname, pgPort: Number(dbUrl.port || 5432) })
+    pgWsProxy = await step('postgres relay', async (ctx) => {
+      const relay = await startPgWsRelay({
+        pgHost: dbUrl.hostname,
+        pgPort: Number(dbUrl.port || 5432),
+        databases: [decodeURIComponent(dbUrl.pathname.slice(1)) || 'postgres'],
+      })
       cleanups.push(() => relay.close())
-      ctx.detail(relay.url)
+      ctx.detail(`${relay.url} ${dim(`+ POST ${relay.sqlUrl}`)}`)
       return `127.0.0.1:${relay.port}`
     })
     stack.pg_ws_proxy = pgWsProxy

@@ -76,7 +76,11 @@ export const endToEndScenario = async (ctx: BenchContext) => {
     const database = await createTestDatabase(pg.url, 'bench')
     stops.push(() => database.drop())
     const target = new URL(database.url)
-    const relay = await startPgWsRelay({ pgHost: target.hostname, pgPort: Number(target.port || 5432) })
+    const relay = await startPgWsRelay({
+      pgHost: target.hostname,
+      pgPort: Number(target.port || 5432),
+      databases: [database.name],
+    })
     stops.push(() => relay.close())
     const workDir = await mkdtemp(join(tmpdir(), 'bench-e2e-'))
     stops.push(() => rm(workDir, { recursive: true, force: true }))

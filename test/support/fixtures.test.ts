@@ -168,7 +168,11 @@ describe('pg-ws-relay', () => {
     pg = await startPostgres()
     db = await createTestDatabase(pg.url, 'relay')
     const target = new URL(db.url)
-    relay = await startPgWsRelay({ pgHost: target.hostname, pgPort: Number(target.port || 5432) })
+    relay = await startPgWsRelay({
+      pgHost: target.hostname,
+      pgPort: Number(target.port || 5432),
+      databases: [db.name],
+    })
   })
   afterAll(async () => {
     await relay?.close()
@@ -272,6 +276,8 @@ describe('pg-ws-relay', () => {
   })
 
   it('refuses a non-loopback Postgres target', async () => {
-    await expect(startPgWsRelay({ pgHost: '10.0.0.1', pgPort: 5432 })).rejects.toThrow(/loopback/)
+    await expect(startPgWsRelay({ pgHost: '10.0.0.1', pgPort: 5432, databases: ['x'] })).rejects.toThrow(
+      /loopback/,
+    )
   })
 })

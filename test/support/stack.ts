@@ -14,7 +14,9 @@ export interface TestStack {
   relay: PgWsRelay
   /** ws://127.0.0.1:<port>/ */
   relayUrl: string
-  /** host:port of the relay, the form `PG_WS_PROXY` takes. */
+  /** http://127.0.0.1:<port>/sql: the relay's SQL-over-HTTP endpoint (same port). */
+  sqlUrl: string
+  /** host:port of the relay (WebSocket and `/sql`), the form `PG_WS_PROXY` takes. */
   pgWsProxy: string
   /** A real bridge process on `natsUrl`, ready (NATS connected, stream ensured). */
   bridge: BridgeProcess
@@ -39,7 +41,8 @@ export interface StackOptions {
 
 /**
  * The Node-side services a test run needs: nats-server (JetStream, own port), Postgres with a fresh
- * migrated database, and the WebSocket relay the Neon driver uses to reach it.
+ * migrated database, and the relay the Neon driver uses to reach it (WebSocket and `POST /sql`, one
+ * port; `/sql` answers for that database).
  */
 export const startStackForTests = async (options: StackOptions = {}): Promise<TestStack> => {
   const stops: Array<() => Promise<void>> = []
@@ -59,7 +62,11 @@ export const startStackForTests = async (options: StackOptions = {}): Promise<Te
     stops.push(() => database.drop())
 
     const target = new URL(database.url)
-    const relay = await startPgWsRelay({ pgHost: target.hostname, pgPort: Number(target.port || 5432) })
+    const relay = await startPgWsRelay({
+      pgHost: target.hostname,
+      pgPort: Number(target.port || 5432),
+      databases: [database.name],
+    })
     stops.push(() => relay.close())
 
     const bridge = await startBridgeProcess({
@@ -80,6 +87,7 @@ export const startStackForTests = async (options: StackOptions = {}): Promise<Te
       databaseUrl: database.url,
       relay,
       relayUrl: relay.url,
+      sqlUrl: relay.sqlUrl,
       pgWsProxy: `127.0.0.1:${relay.port}`,
       bridge,
       bridgeUrl: bridge.url,

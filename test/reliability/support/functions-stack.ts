@@ -57,7 +57,11 @@ export const startFunctionsStack = async (): Promise<FunctionsStack> => {
     const database = await createTestDatabase(pg.url, 'reliability')
     stops.push(() => database.drop())
     const target = new URL(database.url)
-    const relayOptions = { pgHost: target.hostname, pgPort: Number(target.port || 5432) }
+    const relayOptions = {
+      pgHost: target.hostname,
+      pgPort: Number(target.port || 5432),
+      databases: [database.name],
+    }
     let relay = await startPgWsRelay(relayOptions)
     const relayPort = relay.port
     let relayOpen = true
