@@ -33,7 +33,7 @@ export interface SqlOverHttpOptions {
   pgPort: number
   /** Databases `/sql` answers for; anything else is refused with 403. */
   databases: readonly string[]
-  /** TCP connections per (user, database) pool. Default 4. */
+  /** TCP connections per (user, database) pool. Default 8. */
   maxConnections?: number
   /** Distinct (user, password, database) pools kept at once. Default 8. */
   maxPools?: number
@@ -219,20 +219,22 @@ const readBody = (req: IncomingMessage, limit: number) =>
     const declared = Number(req.headers['content-length'])
     if (Number.isFinite(declared) && declared > limit) {
       reject(new EndpointError(413, 'payload_too_large', `body exceeds ${limit} bytes`, { limit }))
-      req.resume()
       return
     }
     const chunks: Buffer[] = []
     let size = 0
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length
       if (size > limit) {
+        // the rest is not read: the 413 goes out with `connection: close`
+        req.off('data', onData)
+        req.pause()
         reject(new EndpointError(413, 'payload_too_large', `body exceeds ${limit} bytes`, { limit }))
-        req.destroy()
         return
       }
       chunks.push(chunk)
-    })
+    }
+    req.on('data', onData)
     req.on('end', () => resolve(Buffer.concat(chunks)))
     req.on('error', reject)
   })
@@ -287,7 +289,7 @@ const runStatement = async (client: pg.PoolClient, statement: Statement, default
 
 export const createSqlOverHttp = (options: SqlOverHttpOptions): SqlOverHttp => {
   const databases = new Set(options.databases)
-  const maxConnections = options.maxConnections ?? 4
+  const maxConnections = options.maxConnections ?? 8
   const maxPools = options.maxPools ?? 8
   const maxBodyBytes = options.maxBodyBytes ?? 10 * 1024 * 1024
   const maxResponseBytes = options.maxResponseBytes ?? 10 * 1024 * 1024
@@ -386,6 +388,7 @@ export const createSqlOverHttp = (options: SqlOverHttpOptions): SqlOverHttp => {
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(text),
           'x-request-id': requestId,
+          ...(req.complete ? {} : { connection: 'close' }),
         })
         res.end(text)
       }
