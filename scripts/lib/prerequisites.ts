@@ -212,7 +212,7 @@ export const aptInstall = (packages: string[]): boolean => {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     }).status === 0
-  const install = () => apt(['install', '-y', ...packages])
+  const install = () => apt(['install', '-y', '-qq', ...packages])
   if (install()) return true
   // a fresh container has no package lists yet
   return apt(['update']) && install()
