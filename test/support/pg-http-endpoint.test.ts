@@ -99,7 +99,7 @@ describe('SQL-over-HTTP endpoint of the relay, through the Neon driver', () => {
   it('gives rows as objects without the array-mode header, per query arrayMode in a batch, and JSON params as Neon converts them', async () => {
     const single = await (await post({ query: 'select 1 as a, 2 as b' })).json()
     expect(single).toMatchObject({ rows: [{ a: '1', b: '2' }], rowAsArray: false })
-    const batch = await (
+    const batch = (await (
       await post({
         queries: [
           {
@@ -109,7 +109,7 @@ describe('SQL-over-HTTP endpoint of the relay, through the Neon driver', () => {
           { query: 'select 3 as c', arrayMode: true },
         ],
       })
-    ).json()
+    ).json()) as { results: unknown[] }
     expect(batch.results[0]).toMatchObject({
       rows: [{ xs: '{1,2,NULL}', j: '{"x": "y"}', n: '7' }],
       rowAsArray: false,
@@ -208,7 +208,7 @@ describe('SQL-over-HTTP endpoint of the relay, through the Neon driver', () => {
     ]
     for (const [pending, status, code, details] of cases) {
       const res = await pending
-      const body = await res.json()
+      const body = (await res.json()) as { message: string; error: Record<string, unknown> }
       expect({ status: res.status, code: body.error?.code, details: body.error?.details }).toEqual({
         status,
         code,
