@@ -3,7 +3,7 @@ import { parseTokens, type TokenTable } from './auth/tokens'
 import { type ForwardConfig, parseForwardConfig } from './forward/config'
 import type { SseConfig } from './sse/config'
 import type { WebhookConfig } from './subscriptions/config'
-import { parseAllowlist } from './subscriptions/ssrf-guard'
+import { DEFAULT_PORTS, parseAllowlist, parsePorts } from './subscriptions/ssrf-guard'
 
 export type StreamStorage = 'file' | 'memory'
 
@@ -161,11 +161,18 @@ const webhookConfig = (env: Env): WebhookConfig => {
   const allowPrivate = (read(env, 'WEBHOOK_ALLOW_PRIVATE_HOSTS') ?? 'false').toLowerCase()
   if (!['true', 'false', '1', '0'].includes(allowPrivate))
     throw new ConfigError('WEBHOOK_ALLOW_PRIVATE_HOSTS', "must be 'true' or 'false'")
+  let ports: WebhookConfig['ssrf']['ports']
+  try {
+    ports = parsePorts(read(env, 'WEBHOOK_ALLOWED_PORTS') ?? DEFAULT_PORTS)
+  } catch (err) {
+    throw new ConfigError('WEBHOOK_ALLOWED_PORTS', (err as Error).message)
+  }
   let ssrf: WebhookConfig['ssrf']
   try {
     ssrf = parseAllowlist(
       (read(env, 'WEBHOOK_ALLOWED_HOSTS') ?? '').split(','),
       allowPrivate === 'true' || allowPrivate === '1',
+      ports,
     )
   } catch (err) {
     throw new ConfigError('WEBHOOK_ALLOWED_HOSTS', (err as Error).message)
@@ -182,6 +189,14 @@ const webhookConfig = (env: Env): WebhookConfig => {
     ),
     maxInFlightCap,
     deadLetterMaxAgeMs: duration(env, 'WEBHOOK_DEAD_LETTER_MAX_AGE', 30 * 86_400_000, 0),
+    limits: {
+      perPrincipal: integer(env, 'WEBHOOK_MAX_SUBSCRIPTIONS_PER_PRINCIPAL', 100, 1, 100_000),
+      total: integer(env, 'WEBHOOK_MAX_SUBSCRIPTIONS', 1_000, 1, 100_000),
+    },
+    pacing: {
+      initialMinMs: integer(env, 'WEBHOOK_BACKOFF_INITIAL_MIN_MS', 1_000, 10, 3_600_000),
+      maxDeliverMax: integer(env, 'WEBHOOK_MAX_DELIVER_MAX', 100, 1, 1_000),
+    },
     ssrf,
   }
 }

@@ -14,5 +14,9 @@ export interface WebhookConfig {
   maxInFlightCap: number
   /** How long dead letters are kept. */
   deadLetterMaxAgeMs: number
+  /** Subscriptions one principal, and all principals together, may have (counted in the shared registry). */
+  limits: { perPrincipal: number; total: number }
+  /** Bounds on retry pacing a subscription may ask for: no faster first retry, no more attempts. */
+  pacing: { initialMinMs: number; maxDeliverMax: number }
   ssrf: SsrfPolicy
 }

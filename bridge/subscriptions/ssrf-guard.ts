@@ -11,6 +11,30 @@ export interface SsrfPolicy {
   hosts: readonly string[]
   /** Addresses and CIDR ranges allowed even though they are not public unicast. */
   ranges: ReadonlyArray<readonly [Address, number]>
+  /** Inclusive port ranges a target URL may name (its scheme's default port when it names none). */
+  ports: PortRanges
+}
+
+export type PortRanges = ReadonlyArray<readonly [number, number]>
+
+/** The well-known web ports and every unprivileged one; system services (22, 25, 53, …) are refused. */
+export const DEFAULT_PORTS = '80,443,1024-65535'
+
+/** Parses `WEBHOOK_ALLOWED_PORTS`: ports and inclusive ranges, comma-separated (`443,8000-8999`). */
+export const parsePorts = (spec: string): PortRanges => {
+  const ranges: Array<[number, number]> = []
+  for (const raw of spec.split(',')) {
+    const entry = raw.trim()
+    if (entry === '') continue
+    const match = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(entry)
+    const low = Number(match?.[1])
+    const high = Number(match?.[2] ?? match?.[1])
+    if (!match || low < 1 || high > 65_535 || high < low)
+      throw new Error('entries must be ports (1-65535) or ranges like 8000-8999')
+    ranges.push([low, high])
+  }
+  if (ranges.length === 0) throw new Error('lists no port')
+  return ranges
 }
 
 export class SsrfError extends Error {
@@ -30,7 +54,11 @@ const systemResolve: ResolveAll = (hostname) =>
   })
 
 /** Parses `WEBHOOK_ALLOWED_HOSTS` entries: IPs, CIDR ranges and host names. */
-export const parseAllowlist = (entries: readonly string[], allowPrivate = false): SsrfPolicy => {
+export const parseAllowlist = (
+  entries: readonly string[],
+  allowPrivate = false,
+  ports: PortRanges = parsePorts(DEFAULT_PORTS),
+): SsrfPolicy => {
   const hosts: string[] = []
   const ranges: Array<[Address, number]> = []
   for (const raw of entries) {
@@ -50,7 +78,7 @@ export const parseAllowlist = (entries: readonly string[], allowPrivate = false)
         throw new Error(`'${raw}' is not a valid CIDR range`)
       }
     } else if (ipaddr.isValid(entry)) {
-      const address = normalise(ipaddr.parse(entry))
+      const address = normalise(parseAddress(entry))
       ranges.push([address, address.kind() === 'ipv4' ? 32 : 128])
     } else if (/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/.test(entry)) {
       hosts.push(entry.replace(/\.$/, ''))
@@ -58,40 +86,68 @@ export const parseAllowlist = (entries: readonly string[], allowPrivate = false)
       throw new Error(`'${raw}' is neither an IP address, a CIDR range nor a host name`)
     }
   }
-  return { allowPrivate, hosts, ranges }
+  return { allowPrivate, hosts, ranges, ports }
 }
 
-/** IPv4-mapped IPv6 addresses are treated as the IPv4 address they carry. */
+/** Parses an address as the URL parser writes it (`::127.0.0.1` is `::7f00:1`, not IPv4-mapped). */
+const parseAddress = (text: string): Address => {
+  if (text.includes(':') && text.includes('.')) {
+    try {
+      return ipaddr.parse(new URL(`http://[${text}]/`).hostname.slice(1, -1))
+    } catch {
+      // left to ipaddr, which refuses it
+    }
+  }
+  return ipaddr.parse(text)
+}
+
+/** IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) are treated as the IPv4 address they carry. */
 const normalise = (address: Address): Address =>
   address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()
     ? (address as ipaddr.IPv6).toIPv4Address()
     : address
 
-/** The IPv4 address inside translation and tunnelling forms (NAT64, SIIT, 6to4). */
-const embeddedIPv4 = (address: ipaddr.IPv6): ipaddr.IPv4 | undefined => {
+const prefixed = (bytes: number[], prefix: readonly number[]) => prefix.every((b, i) => bytes[i] === b)
+const ZERO_96 = Array(12).fill(0) as number[]
+const NAT64_WELL_KNOWN = [0x00, 0x64, 0xff, 0x9b, ...Array(8).fill(0)] as number[]
+const NAT64_LOCAL_USE = [0x00, 0x64, 0xff, 0x9b, 0x00, 0x01]
+const SIIT = [...Array(8).fill(0), 0xff, 0xff, 0, 0] as number[]
+
+/**
+ * IPv6 forms that carry an IPv4 address. Translation forms a network really routes (NAT64 with
+ * the well-known prefix, SIIT) are judged by the IPv4 address inside (`inner`); forms that are
+ * deprecated or whose IPv4 part is not where a fixed rule says (IPv4-compatible `::/96`, 6to4,
+ * Teredo, local-use NAT64 `64:ff9b:1::/48`) are refused outright (`inner` undefined) unless
+ * their range is allowlisted.
+ */
+const embedding = (address: ipaddr.IPv6): { form: string; inner?: ipaddr.IPv4 } | undefined => {
   const bytes = address.toByteArray()
-  switch (address.range()) {
-    case 'rfc6052':
-    case 'rfc6145':
-      return new ipaddr.IPv4(bytes.slice(12, 16))
-    case '6to4':
-      return new ipaddr.IPv4(bytes.slice(2, 6))
-    default:
-      return undefined
+  const tail = () => new ipaddr.IPv4(bytes.slice(12, 16))
+  if (prefixed(bytes, NAT64_WELL_KNOWN)) return { form: 'NAT64', inner: tail() }
+  if (prefixed(bytes, SIIT)) return { form: 'SIIT', inner: tail() }
+  if (prefixed(bytes, NAT64_LOCAL_USE)) return { form: 'local-use NAT64' }
+  if (prefixed(bytes, ZERO_96)) {
+    const range = address.range()
+    // `::` and `::1` are reported under their own names.
+    return range === 'unspecified' || range === 'loopback' ? undefined : { form: 'IPv4-compatible' }
   }
+  if (prefixed(bytes, [0x20, 0x02])) return { form: '6to4' }
+  if (prefixed(bytes, [0x20, 0x01, 0x00, 0x00])) return { form: 'Teredo' }
+  return undefined
 }
 
 /** The range name that makes an address non-public, or undefined for public unicast. */
 export const restrictedRange = (input: string | Address): string | undefined => {
-  const address = normalise(typeof input === 'string' ? ipaddr.parse(input) : input)
-  const range = address.range()
+  const address = normalise(typeof input === 'string' ? parseAddress(input) : input)
   if (address.kind() === 'ipv6') {
-    const inner = embeddedIPv4(address as ipaddr.IPv6)
-    if (inner) {
-      const innerRange = inner.range()
-      return innerRange === 'unicast' ? undefined : `${range} form of ${innerRange}`
+    const embedded = embedding(address as ipaddr.IPv6)
+    if (embedded) {
+      if (!embedded.inner) return embedded.form
+      const innerRange = embedded.inner.range()
+      return innerRange === 'unicast' ? undefined : `${embedded.form} form of ${innerRange}`
     }
   }
+  const range = address.range()
   return range === 'unicast' ? undefined : range
 }
 
@@ -102,15 +158,22 @@ const hostAllowed = (policy: SsrfPolicy, hostname: string): boolean => {
   )
 }
 
-const inAllowedRange = (policy: SsrfPolicy, address: Address): boolean =>
+const inRanges = (policy: SsrfPolicy, address: Address): boolean =>
   policy.ranges.some(([base, bits]) => base.kind() === address.kind() && address.match(base, bits))
+
+/** The address, or for a translation form the IPv4 address it reaches, is allowlisted. */
+const inAllowedRange = (policy: SsrfPolicy, address: Address): boolean => {
+  if (inRanges(policy, address)) return true
+  const inner = address.kind() === 'ipv6' ? embedding(address as ipaddr.IPv6)?.inner : undefined
+  return inner !== undefined && inRanges(policy, inner)
+}
 
 /** Throws unless connecting to `address` (for `hostname`) is allowed. */
 export const checkAddress = (policy: SsrfPolicy, hostname: string, addressText: string): void => {
   if (policy.allowPrivate || hostAllowed(policy, hostname)) return
   if (!ipaddr.isValid(addressText))
     throw new SsrfError(`refused: ${hostname} resolved to an unparseable address`)
-  const address = normalise(ipaddr.parse(addressText))
+  const address = normalise(parseAddress(addressText))
   const range = restrictedRange(address)
   if (range === undefined || inAllowedRange(policy, address)) return
   const via = hostname === addressText ? '' : `${hostname} resolves to `
@@ -130,6 +193,9 @@ export const checkUrl = (policy: SsrfPolicy, raw: string): URL => {
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new SsrfError(`refused: scheme '${url.protocol.replace(/:$/, '')}' is not http or https`)
   if (url.username || url.password) throw new SsrfError('refused: credentials in the URL')
+  const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)
+  if (!policy.ports.some(([low, high]) => port >= low && port <= high))
+    throw new SsrfError(`refused: port ${port} is not allowed; allow it in WEBHOOK_ALLOWED_PORTS`)
   const host = hostOf(url)
   if (isIP(host)) checkAddress(policy, host, host)
   else if (host.toLowerCase() === 'localhost' || host.toLowerCase().endsWith('.localhost'))

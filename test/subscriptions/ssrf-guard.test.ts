@@ -3,6 +3,7 @@ import { deliver } from '../../bridge/subscriptions/deliver'
 import {
   checkUrl,
   parseAllowlist,
+  parsePorts,
   type ResolveAll,
   restrictedRange,
 } from '../../bridge/subscriptions/ssrf-guard'
@@ -30,6 +31,8 @@ const fakeDns: ResolveAll = async (hostname) => {
     ],
     'metadata.example.test': [{ address: '169.254.169.254', family: 4 }],
     'v6.example.test': [{ address: 'fd00::1', family: 6 }],
+    'compat.example.test': [{ address: '::7f00:1', family: 6 }],
+    'nat64.example.test': [{ address: '64:ff9b::a00:7', family: 6 }],
   }
   const found = answers[hostname]
   if (!found) throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' })
@@ -58,8 +61,21 @@ describe('SSRF guard', () => {
     ['fc00::/7', () => 'http://[fc00::1]/hook', /uniqueLocal/],
     ['fd00::/8', () => 'http://[fd12:3456::1]/hook', /uniqueLocal/],
     ['fe80::/10', () => 'http://[fe80::1]/hook', /linkLocal/],
-    ['NAT64 of loopback', () => 'http://[64:ff9b::7f00:1]/hook', /rfc6052 form of loopback/],
-    ['6to4 of private', () => 'http://[2002:a00:1::1]/hook', /6to4 form of private/],
+    ['NAT64 of loopback', () => 'http://[64:ff9b::7f00:1]/hook', /NAT64 form of loopback/],
+    ['NAT64 of metadata', () => 'http://[64:ff9b::a9fe:a9fe]/', /NAT64 form of linkLocal/],
+    ['SIIT of loopback', () => 'http://[::ffff:0:7f00:1]/hook', /SIIT form of loopback/],
+    ['IPv4-compatible loopback [::7f00:1]', () => `http://[::7f00:1]:${port()}/hook`, /IPv4-compatible/],
+    ['IPv4-compatible dotted [::127.0.0.1]', () => `http://[::127.0.0.1]:${port()}/hook`, /IPv4-compatible/],
+    ['IPv4-compatible private [::a00:1]', () => 'http://[::a00:1]/hook', /IPv4-compatible/],
+    ['IPv4-compatible public [::808:808]', () => 'http://[::808:808]/hook', /IPv4-compatible/],
+    ['local-use NAT64', () => 'http://[64:ff9b:1::a00:1]/hook', /local-use NAT64/],
+    ['6to4 of public', () => 'http://[2002:808:808::1]/hook', /is a 6to4 address/],
+    ['Teredo', () => 'http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook', /is a Teredo address/],
+    ['hostname resolving to IPv4-compatible', () => 'http://compat.example.test/', /IPv4-compatible/],
+    ['hostname resolving to NAT64 of private', () => 'http://nat64.example.test/', /NAT64 form of private/],
+    ['port 22', () => 'http://example.com:22/hook', /port 22 is not allowed/],
+    ['port 25 over https', () => 'https://example.com:25/hook', /port 25 is not allowed/],
+    ['6to4 of private', () => 'http://[2002:a00:1::1]/hook', /is a 6to4 address/],
     [
       'hostname resolving to loopback',
       () => `http://loopback.example.test:${port()}/hook`,
@@ -126,7 +142,47 @@ describe('SSRF guard', () => {
     expect(restrictedRange('93.184.216.34')).toBeUndefined()
     expect(restrictedRange('2606:2800:220:1:248:1893:25c8:1946')).toBeUndefined()
     expect(restrictedRange('64:ff9b::5db8:d822')).toBeUndefined()
+    expect(restrictedRange('::ffff:0:5db8:d822')).toBeUndefined()
     expect(restrictedRange('::ffff:10.0.0.1')).toBe('private')
+  })
+
+  it('allowlisting an IPv4 range also admits its NAT64 form, and an embedding range itself', () => {
+    expect(() => checkUrl(parseAllowlist(['10.0.0.0/8']), 'http://[64:ff9b::a00:1]/')).not.toThrow()
+    expect(() => checkUrl(parseAllowlist(['10.0.0.0/8']), 'http://[::a00:1]/')).toThrow(/IPv4-compatible/)
+    expect(() => checkUrl(parseAllowlist(['2002::/16']), 'http://[2002:808:808::1]/')).not.toThrow()
+  })
+
+  it('admits 80, 443 and 1024-65535 by default, and only the configured ports otherwise', () => {
+    for (const url of [
+      'http://example.com/',
+      'https://example.com/',
+      'http://example.com:1024/',
+      'https://example.com:65535/',
+    ])
+      expect(() => checkUrl(strict, url), url).not.toThrow()
+    for (const url of [
+      'http://example.com:1/',
+      'http://example.com:22/',
+      'http://example.com:1023/',
+      'https://example.com:6/',
+    ])
+      expect(() => checkUrl(strict, url), url).toThrow(/port \d+ is not allowed/)
+    const only443 = parseAllowlist([], false, parsePorts('443'))
+    expect(() => checkUrl(only443, 'https://example.com/')).not.toThrow()
+    expect(() => checkUrl(only443, 'http://example.com/')).toThrow(/port 80 is not allowed/)
+    expect(() => checkUrl(only443, 'https://example.com:8443/')).toThrow(/port 8443/)
+    const open = parseAllowlist([], true, parsePorts('443,8000-8999'))
+    expect(() => checkUrl(open, 'http://127.0.0.1:8500/')).not.toThrow()
+    expect(() => checkUrl(open, 'http://127.0.0.1:9000/')).toThrow(/port 9000/)
+  })
+
+  it('rejects malformed port lists', () => {
+    for (const spec of ['', '0', '65536', '80-70', 'http', '1-2-3', ' , '])
+      expect(() => parsePorts(spec), spec).toThrow()
+    expect(parsePorts(' 443 , 8000-8999 ')).toEqual([
+      [443, 443],
+      [8000, 8999],
+    ])
   })
 
   it('rejects malformed allowlist entries', () => {
