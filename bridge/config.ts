@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { DEFAULT_MAX_JSON_DEPTH } from '../shared/json-depth'
 import { parseTokens, type TokenTable } from './auth/tokens'
 import { type ForwardConfig, parseForwardConfig } from './forward/config'
 import type { SseConfig } from './sse/config'
@@ -32,6 +33,8 @@ export interface BridgeConfig {
   requestTimeoutMaxMs: number
   maxBodyBytes: number
   maxBatch: number
+  /** Nesting allowed inside free-form JSON (event `data`/`metadata`, relayed JSON bodies). */
+  maxJsonDepth: number
   shutdownGraceMs: number
   tokens: TokenTable
   sse: SseConfig
@@ -253,6 +256,7 @@ export const loadConfig = (env: Env = process.env): BridgeConfig => {
     requestTimeoutMaxMs,
     maxBodyBytes: integer(env, 'BRIDGE_MAX_BODY_BYTES', 1_048_576, 1_024, 64 * 1_048_576),
     maxBatch: integer(env, 'BRIDGE_MAX_BATCH', 500, 1, 10_000),
+    maxJsonDepth: integer(env, 'MAX_JSON_DEPTH', DEFAULT_MAX_JSON_DEPTH, 1, 1_000),
     shutdownGraceMs: integer(env, 'BRIDGE_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     tokens: tokens(env),
     forward: parseForwardConfig(env),

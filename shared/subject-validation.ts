@@ -1,5 +1,6 @@
 export const MAX_SUBJECT_LENGTH = 256
-const TOKEN = /^[A-Za-z0-9_-]+$/
+/** `$` is allowed so that `$JS…` and the like are refused as reserved, not as malformed. */
+const TOKEN = /^[A-Za-z0-9_$-]+$/
 
 export type SubjectCheck = { ok: true; subject: string } | { ok: false; reason: string }
 

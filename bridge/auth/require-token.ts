@@ -1,7 +1,10 @@
 import type { MiddlewareHandler } from 'hono'
 import { HttpError } from '../../shared/http-error'
+import { RESERVED_REASON_TEXT, reservedReason } from '../../shared/reserved-subjects'
+import { patternCovers, subjectMatches } from '../../shared/subject-validation'
+import { isStreamSubject, REQUEST_SUBJECTS } from '../../shared/subjects'
 import type { BridgeEnv } from '../types'
-import { allows, maySubscribe, type Principal, type ScopeAction, type TokenTable } from './tokens'
+import { allows, mayObserve, maySubscribe, type Principal, type ScopeAction, type TokenTable } from './tokens'
 
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i
 const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="bridge"' }
@@ -40,7 +43,25 @@ export const requireToken = ({ tokens }: { tokens: TokenTable }): MiddlewareHand
   }
 }
 
+/** Reserved subjects come before any scope: no pattern a token holds reaches them. */
+const refuseReserved = (action: ScopeAction, subjects: readonly string[]): void => {
+  const reserved = [...new Set(subjects)].flatMap((subject) => {
+    const reason = reservedReason(subject)
+    return reason ? [{ subject, reason }] : []
+  })
+  const first = reserved[0]
+  if (first) {
+    throw new HttpError(
+      403,
+      'reserved_subject',
+      `${first.subject} is reserved for the system: ${RESERVED_REASON_TEXT[first.reason]}`,
+      { action, subjects: reserved.map((r) => r.subject), reason: first.reason },
+    )
+  }
+}
+
 export const authorize = (principal: Principal, action: ScopeAction, subjects: readonly string[]): void => {
+  refuseReserved(action, subjects)
   const denied = [...new Set(subjects.filter((subject) => !allows(principal, action, subject)))]
   if (denied.length > 0) {
     throw new HttpError(403, 'forbidden', `The token may not ${action} on ${denied.join(', ')}`, {
@@ -50,11 +71,53 @@ export const authorize = (principal: Principal, action: ScopeAction, subjects: r
   }
 }
 
-export const authorizeSubscribe = (principal: Principal, pattern: string): void => {
+/** The relay: never a reserved subject, never a subject the event stream captures, then the request scope. */
+export const authorizeRequest = (principal: Principal, subject: string): void => {
+  refuseReserved('request', [subject])
+  if (isStreamSubject(subject)) {
+    throw new HttpError(
+      403,
+      'stream_subject',
+      `${subject} is an event-stream subject: events are published through POST /v1/events`,
+      { action: 'request', subjects: [subject] },
+    )
+  }
+  authorize(principal, 'request', [subject])
+}
+
+/**
+ * `answered`: request subjects that executors and forward routes answer in their queue groups;
+ * a pattern inside them needs an `observe` scope as well, since it shows other clients' requests.
+ */
+export const authorizeSubscribe = (
+  principal: Principal,
+  pattern: string,
+  answered: readonly string[] = REQUEST_SUBJECTS,
+): void => {
+  refuseReserved('subscribe', [pattern])
   if (!maySubscribe(principal, pattern)) {
     throw new HttpError(403, 'forbidden', `The token may not subscribe to ${pattern}`, {
       action: 'subscribe',
       subjects: [pattern],
     })
   }
+  if (answered.some((subject) => patternCovers(subject, pattern)) && !mayObserve(principal, pattern)) {
+    throw new HttpError(
+      403,
+      'observe_required',
+      `${pattern} carries requests answered by a service: subscribing to it needs an observe scope`,
+      { action: 'observe', subjects: [pattern] },
+    )
+  }
 }
+
+/**
+ * What a subscription whose pattern merely overlaps system space delivers to this principal:
+ * never a reserved subject, and requests on answered subjects only when it may observe them.
+ */
+export const deliverableTo =
+  (principal: Principal, answered: readonly string[] = REQUEST_SUBJECTS) =>
+  (subject: string): boolean =>
+    reservedReason(subject) === undefined &&
+    (!answered.some((pattern) => subjectMatches(pattern, subject)) ||
+      principal.scopes.observe.some((pattern) => subjectMatches(pattern, subject)))

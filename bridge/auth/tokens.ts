@@ -3,7 +3,8 @@ import * as v from 'valibot'
 import { firstIssue } from '../../shared/http-error'
 import { patternCovers, subjectMatches, validateSubject } from '../../shared/subject-validation'
 
-export const SCOPE_ACTIONS = ['publish', 'request', 'subscribe'] as const
+/** `observe`: may subscribe to request subjects that executors and forward routes answer (and see their requests). */
+export const SCOPE_ACTIONS = ['publish', 'request', 'subscribe', 'observe'] as const
 export type ScopeAction = (typeof SCOPE_ACTIONS)[number]
 
 export interface Principal {
@@ -30,13 +31,14 @@ const TokenEntry = v.strictObject({
   publish: v.optional(v.array(Pattern), []),
   request: v.optional(v.array(Pattern), []),
   subscribe: v.optional(v.array(Pattern), []),
+  observe: v.optional(v.array(Pattern), []),
   admin: v.optional(v.boolean(), false),
 })
 const TokenFile = v.record(v.pipe(v.string(), v.regex(/^[\w.-]{1,64}$/, 'invalid token name')), TokenEntry)
 
 const digest = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest()
 
-/** Parses `{"<name>": {"token": "...", "publish": [...], "request": [...], "subscribe": [...]}}`. */
+/** Parses `{"<name>": {"token": "...", "publish": [...], "request": [...], "subscribe": [...], "observe": [...]}}`. */
 export const parseTokens = (input: unknown): TokenTable => {
   const result = v.safeParse(TokenFile, input)
   if (!result.success) {
@@ -46,7 +48,12 @@ export const parseTokens = (input: unknown): TokenTable => {
     digest: digest(entry.token),
     principal: {
       name,
-      scopes: { publish: entry.publish, request: entry.request, subscribe: entry.subscribe },
+      scopes: {
+        publish: entry.publish,
+        request: entry.request,
+        subscribe: entry.subscribe,
+        observe: entry.observe,
+      },
       admin: entry.admin,
     },
   }))
@@ -75,3 +82,7 @@ export const allows = (principal: Principal, action: ScopeAction, subject: strin
 /** A pattern may be subscribed to when one subscribe scope covers every subject it matches. */
 export const maySubscribe = (principal: Principal, pattern: string): boolean =>
   principal.scopes.subscribe.some((scope) => patternCovers(scope, pattern))
+
+/** Whether the principal may watch the requests sent on `pattern` (every subject it matches). */
+export const mayObserve = (principal: Principal, pattern: string): boolean =>
+  principal.scopes.observe.some((scope) => patternCovers(scope, pattern))

@@ -118,7 +118,9 @@ const v1: OperationSpec[] = [
     ],
     responses: {
       202: { description: 'Acknowledged by JetStream, per event', schema: PublishResult },
-      400: invalid,
+      400: errorResponse(
+        'invalid_input with per-field issues in details, or json_too_deep: data or metadata nests deeper than MAX_JSON_DEPTH',
+      ),
       401: unauthorized,
       403: forbidden,
       413: errorResponse('Body or batch too large'),
@@ -146,9 +148,11 @@ const v1: OperationSpec[] = [
     ],
     responses: {
       200: { description: "The responder's reply, with its headers", contentType: 'application/json' },
-      400: errorResponse('Invalid subject'),
+      400: errorResponse('invalid_subject, or json_too_deep: a JSON body nests deeper than MAX_JSON_DEPTH'),
       401: unauthorized,
-      403: forbidden,
+      403: errorResponse(
+        'forbidden (scopes), reserved_subject (inboxes, $ subjects, dead letters) or stream_subject (events go through /v1/events)',
+      ),
       503: errorResponse('no_responders, or NATS is not connected'),
       504: errorResponse('timeout'),
     },
@@ -172,7 +176,9 @@ const v1: OperationSpec[] = [
       200: { description: 'The event stream', contentType: 'text/event-stream' },
       400: invalid,
       401: unauthorized,
-      403: forbidden,
+      403: errorResponse(
+        'forbidden (scopes), reserved_subject, or observe_required (requests answered by a service need an observe scope)',
+      ),
       503: unavailable,
     },
   },

@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import * as v from 'valibot'
 import { LibraryEvent } from '../../shared/events'
 import { type FieldIssue, HttpError, issuesToDetails } from '../../shared/http-error'
+import { findTooDeep } from '../../shared/json-depth'
 import { subjectFor } from '../../shared/subjects'
 import { authorize } from '../auth/require-token'
 import { type BridgeDeps, maxBodyBytes, retryAfterSeconds } from '../deps'
@@ -46,6 +47,20 @@ export const eventRoutes = (deps: BridgeDeps) => {
   return new Hono<BridgeEnv>().post('/', async (c) => {
     const limit = maxBodyBytes(deps)
     const { items, batch } = itemsOf(await readJson(c, limit), config.maxBatch)
+
+    // Before the schema and JSON.stringify: both would recurse through a deeply nested value.
+    const tooDeep = items.flatMap((item, index) => {
+      const path = findTooDeep(item, config.maxJsonDepth + 1)
+      return path ? [[...(batch ? ['events', index] : []), path[0]].join('.')] : []
+    })
+    if (tooDeep.length > 0) {
+      throw new HttpError(
+        400,
+        'json_too_deep',
+        `${tooDeep[0]} nests deeper than ${config.maxJsonDepth} levels`,
+        tooDeep.map((path) => ({ path, message: `nests deeper than ${config.maxJsonDepth} levels` })),
+      )
+    }
 
     const issues: FieldIssue[] = []
     const events: LibraryEvent[] = []

@@ -8,8 +8,9 @@ import {
   headers as natsHeaders,
 } from 'nats'
 import { HttpError } from '../../shared/http-error'
+import { findTooDeep } from '../../shared/json-depth'
 import { validateSubject } from '../../shared/subject-validation'
-import { authorize } from '../auth/require-token'
+import { authorizeRequest } from '../auth/require-token'
 import { type BridgeDeps, maxBodyBytes, retryAfterSeconds } from '../deps'
 import { errorMessage } from '../error-message'
 import { readBody } from '../http/read-body'
@@ -52,27 +53,47 @@ const requestTimeout = (raw: string | undefined, fallback: number, cap: number):
   return Math.min(Number(raw), cap)
 }
 
+/**
+ * Headers NATS and JetStream act on (`Nats-Msg-Id`, `Nats-Expected-*`, `Nats-Rollup`, `Nats-TTL`…)
+ * and the event type the bridge stamps on events: a client never sets them through the relay.
+ */
+export const isReservedHeader = (name: string): boolean => {
+  const lower = name.toLowerCase()
+  return lower.startsWith('nats-') || lower === 'library-event-type'
+}
+
 /** W3C trace context keeps its lowercase names; everything else goes out as `X-Foo-Bar` (NATS headers are case-sensitive). */
 const TRACE_HEADERS = new Set(['traceparent', 'tracestate'])
 
 const toNatsHeaders = (incoming: Headers, requestId: string): MsgHdrs => {
   const h = natsHeaders()
   for (const [name, value] of incoming) {
-    if (HOP_HEADERS.has(name) || name === 'x-request-id') continue
+    if (HOP_HEADERS.has(name) || name === 'x-request-id' || isReservedHeader(name)) continue
     h.append(TRACE_HEADERS.has(name) ? name : canonicalMIMEHeaderKey(name), value)
   }
   h.set('X-Request-Id', requestId)
   return h
 }
 
-const looksLikeJson = (data: Uint8Array): boolean => {
+const parseJsonLike = (data: Uint8Array): { json: boolean; value?: unknown } => {
   const first = data.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09)
-  if (first !== 0x7b && first !== 0x5b) return false
+  if (first !== 0x7b && first !== 0x5b) return { json: false }
   try {
-    JSON.parse(new TextDecoder().decode(data))
-    return true
+    return { json: true, value: JSON.parse(new TextDecoder().decode(data)) }
   } catch {
-    return false
+    return { json: false }
+  }
+}
+
+const looksLikeJson = (data: Uint8Array): boolean => parseJsonLike(data).json
+
+/** A JSON body (an object or array, whatever its content type) is held to the depth limit. */
+const refuseTooDeep = (body: Uint8Array, max: number): void => {
+  const parsed = parseJsonLike(body)
+  if (parsed.json && findTooDeep(parsed.value, max) !== undefined) {
+    throw new HttpError(400, 'json_too_deep', `The request body nests deeper than ${max} levels`, [
+      { path: '(body)', message: `nests deeper than ${max} levels` },
+    ])
   }
 }
 
@@ -105,13 +126,14 @@ export const requestRoutes = (deps: BridgeDeps) => {
       })
     }
     const subject = checked.subject
-    authorize(c.get('principal'), 'request', [subject])
+    authorizeRequest(c.get('principal'), subject)
     const timeoutMs = requestTimeout(
       c.req.query(TIMEOUT_QUERY) ?? c.req.header(TIMEOUT_HEADER),
       config.requestTimeoutMs,
       config.requestTimeoutMaxMs,
     )
     const body = await readBody(c, maxBodyBytes(deps))
+    refuseTooDeep(body, config.maxJsonDepth)
 
     const started = performance.now()
     const done = (outcome: string) => {

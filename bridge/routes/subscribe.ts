@@ -4,7 +4,8 @@ import { Hono } from 'hono'
 import * as v from 'valibot'
 import { HttpError, invalidInput } from '../../shared/http-error'
 import { validateSubject } from '../../shared/subject-validation'
-import { authorizeSubscribe } from '../auth/require-token'
+import { REQUEST_SUBJECTS } from '../../shared/subjects'
+import { authorizeSubscribe, deliverableTo } from '../auth/require-token'
 import { type BridgeDeps, retryAfterSeconds } from '../deps'
 import { errorMessage } from '../error-message'
 import {
@@ -29,6 +30,12 @@ const Query = v.object({
 })
 
 const SEQUENCE = /^\d{1,15}$/
+
+/**
+ * SSE queue groups live in the principal's own namespace, so no client can join the groups that
+ * forward routes (`library-bridge`) and executors (`library-swap-executor`) answer requests in.
+ */
+export const sseQueueName = (principal: string, queue: string): string => `sse.${principal}.${queue}`
 
 /** `Last-Event-ID` wins over `?from=` so an EventSource reconnecting to its original URL resumes. */
 export const startPosition = (lastEventId: string | undefined, from: string | undefined): StartPosition => {
@@ -56,11 +63,17 @@ export const subscribeRoutes = (deps: BridgeDeps, hub: SseHub) => {
   const unavailable = (message: string) =>
     new HttpError(503, 'nats_unavailable', message, undefined, { 'Retry-After': retryAfterSeconds(deps) })
 
+  const answered = [
+    ...REQUEST_SUBJECTS,
+    ...deps.config.forward.routes.filter((route) => route.reply).map((route) => route.subject),
+  ]
+
   return new Hono<SubscribeEnv>().get('/', async (c) => {
     const parsed = v.safeParse(Query, c.req.query())
     if (!parsed.success) throw invalidInput(parsed.issues, 'query')
     const { subject: pattern, from, queue } = parsed.output
-    authorizeSubscribe(c.get('principal'), pattern)
+    const principal = c.get('principal')
+    authorizeSubscribe(principal, pattern, answered)
     const fromStream = isStreamPattern(pattern)
     if (fromStream && queue !== undefined)
       throw new HttpError(400, 'invalid_input', 'queue applies only to subjects outside the event stream', {
@@ -84,7 +97,10 @@ export const subscribeRoutes = (deps: BridgeDeps, hub: SseHub) => {
     try {
       source = start
         ? await openStreamSource(handles.js, pattern, start)
-        : await openCoreSource(handles.nc, pattern, queue)
+        : await openCoreSource(handles.nc, pattern, {
+            queue: queue === undefined ? undefined : sseQueueName(principal.name, queue),
+            deliverable: deliverableTo(principal, answered),
+          })
     } catch (err) {
       release()
       log.warn({ err: errorMessage(err), pattern }, 'cannot open subscription')

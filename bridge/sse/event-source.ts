@@ -79,13 +79,22 @@ export const openStreamSource = async (
   }
 }
 
+/**
+ * A live core subscription. `deliverable` drops the messages this client may not see: a wildcard
+ * pattern can overlap subjects the system keeps to itself (inboxes, `$JS`, requests).
+ */
 export const openCoreSource = async (
   nc: NatsConnection,
   pattern: string,
-  queue?: string,
+  { queue, deliverable = () => true }: { queue?: string; deliverable?: (subject: string) => boolean } = {},
 ): Promise<EventSource> => {
   if (queue === undefined) {
-    const shared = sharedEvents(nc, pattern, (subject, data) => ({ event: eventName(subject), data }))
+    const shared = sharedEvents(
+      nc,
+      pattern,
+      (subject, data) => ({ event: eventName(subject), data }),
+      deliverable,
+    )
     await nc.flush()
     return { kind: 'core', events: shared.events, close: async () => shared.close() }
   }
@@ -94,7 +103,9 @@ export const openCoreSource = async (
   // response headers reach this client.
   await nc.flush()
   async function* events(): AsyncGenerator<SseEvent> {
-    for await (const m of sub) yield { event: eventName(m.subject), data: m.string() }
+    for await (const m of sub) {
+      if (deliverable(m.subject)) yield { event: eventName(m.subject), data: m.string() }
+    }
   }
   return {
     kind: 'core',

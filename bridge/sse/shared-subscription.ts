@@ -2,7 +2,7 @@ import type { NatsConnection, Subscription } from 'nats'
 import type { SseEvent } from './sse-connection'
 
 interface Listener {
-  push(event: SseEvent): void
+  push(event: SseEvent, subject: string): void
   end(err?: Error): void
 }
 
@@ -16,11 +16,13 @@ const registry = new WeakMap<NatsConnection, Map<string, Shared>>()
 /**
  * A per-client iterable over one NATS subscription shared by every client of the same pattern
  * (no queue group): the server sends each message to the bridge once, not once per client.
+ * Each client sees only the subjects its own `deliverable` accepts.
  */
 export const sharedEvents = (
   nc: NatsConnection,
   pattern: string,
   toEvent: (subject: string, data: string) => SseEvent,
+  deliverable: (subject: string) => boolean = () => true,
 ): { events: AsyncIterable<SseEvent>; close(): void } => {
   let byPattern = registry.get(nc)
   if (!byPattern) {
@@ -37,7 +39,7 @@ export const sharedEvents = (
           return
         }
         const event = toEvent(m.subject, m.string())
-        for (const l of listeners) l.push(event)
+        for (const l of listeners) l.push(event, m.subject)
       },
     })
     const entry: Shared = { sub, listeners }
@@ -55,7 +57,8 @@ export const sharedEvents = (
   let failure: Error | undefined
   let wake: (() => void) | undefined
   const listener: Listener = {
-    push(event) {
+    push(event, subject) {
+      if (!deliverable(subject)) return
       queue.push(event)
       wake?.()
     },

@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       requestTimeoutMaxMs: 30_000,
       maxBodyBytes: 1_048_576,
       maxBatch: 500,
+      maxJsonDepth: 32,
       nats: { servers: ['nats://127.0.0.1:4222'], reconnect: { initialMs: 500, maxMs: 30_000 } },
       stream: { replicas: 1, storage: 'file', maxAgeMs: 7 * 86_400_000, duplicateWindowMs: 120_000 },
     })
@@ -129,12 +130,13 @@ describe('parseTokens', () => {
       publish: [],
       request: [],
       subscribe: ['library.health.*'],
+      observe: [],
     })
   })
 
   it('refuses the same token under two names and unknown fields', () => {
     expect(() => parseTokens({ a: { token: TOKEN }, b: { token: TOKEN } })).toThrow(/another entry/)
-    expect(() => parseTokens({ a: { token: TOKEN, admin: true } })).toThrow()
+    expect(() => parseTokens({ a: { token: TOKEN, scopes: ['>'] } })).toThrow(/a\.scopes: unknown key/)
     expect(() => parseTokens({ a: { token: TOKEN, publish: ['library.>.x'] } })).toThrow(/pattern/)
   })
 })

@@ -11,12 +11,19 @@ export interface TokenSpec {
   publish?: string[]
   request?: string[]
   subscribe?: string[]
+  observe?: string[]
   admin?: boolean
 }
 
 /** Tokens every test bridge knows: one allowed everything, one allowed nothing. */
 export const BRIDGE_TEST_TOKENS = {
-  admin: { token: 'admin-token-0123456789abcdef', publish: ['>'], request: ['>'], subscribe: ['>'], admin: true },
+  admin: {
+    token: 'admin-token-0123456789abcdef',
+    publish: ['>'],
+    request: ['>'],
+    subscribe: ['>'],
+    admin: true,
+  },
   none: { token: 'none-token-0123456789abcdef' },
 } satisfies Record<string, TokenSpec>
 

@@ -1,0 +1,40 @@
+export const DEFAULT_MAX_JSON_DEPTH = 32
+
+/**
+ * Depth of a parsed JSON value: a scalar is 0, `{}` and `[]` are 1, `{"a": {}}` is 2.
+ * Walks with an explicit stack (no recursion), and stops at the first container deeper than
+ * `max`, returning the path to it; undefined when the value nests at most `max` levels.
+ */
+export const findTooDeep = (value: unknown, max: number): (string | number)[] | undefined => {
+  type Frame = { entries: [string | number, unknown][]; next: number; key: string | number | undefined }
+  const entriesOf = (v: object): [string | number, unknown][] =>
+    Array.isArray(v) ? v.map((item, i) => [i, item]) : Object.entries(v)
+  if (typeof value !== 'object' || value === null) return undefined
+  if (max < 1) return []
+  const stack: Frame[] = [{ entries: entriesOf(value), next: 0, key: undefined }]
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!
+    if (top.next >= top.entries.length) {
+      stack.pop()
+      continue
+    }
+    const [key, child] = top.entries[top.next++]!
+    if (typeof child !== 'object' || child === null) continue
+    if (stack.length >= max) return [...stack.slice(1).map((f) => f.key!), key]
+    stack.push({ entries: entriesOf(child), next: 0, key })
+  }
+  return undefined
+}
+
+/** One issue (`path`, `message`) per field of `record` whose value nests deeper than `max`. */
+export const tooDeepFields = (
+  record: Record<string, unknown>,
+  fields: readonly string[],
+  max: number,
+  prefix = '',
+): { path: string; message: string }[] =>
+  fields.flatMap((field) =>
+    findTooDeep(record[field], max) === undefined
+      ? []
+      : [{ path: prefix ? `${prefix}.${field}` : field, message: `nests deeper than ${max} levels` }],
+  )
