@@ -53,6 +53,29 @@ export const cannon = async (opts: {
   }
 }
 
+/** GETs from `connections` kept-alive connections for `durationS` seconds (autocannon). */
+export const cannonGet = async (opts: {
+  url: string
+  connections: number
+  durationS: number
+}): Promise<Sample> => {
+  const result = await autocannon({
+    url: opts.url,
+    connections: opts.connections,
+    duration: opts.durationS,
+    method: 'GET',
+    headers: {},
+  })
+  return {
+    rate: result['2xx'] / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    failures: result.non2xx + result.errors + result.timeouts,
+    count: result['2xx'],
+    seconds: result.duration,
+  }
+}
+
 /** A POST client on one kept-alive connection, for precise single-connection latencies. */
 export const keepAlivePoster = (token: string) => {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 })

@@ -16,6 +16,14 @@ export interface Row extends Sample {
   /** Bridge resident set size right after the row. */
   rssMb?: number
   note?: string
+  /**
+   * The rows whose composed limit `1/(1/hello + 1/direct)` bounds this one: the trivial route on
+   * the same HTTP stack and the work done directly, measured in the same run.
+   */
+  limit?: { hello: string; direct: string }
+  /** Filled in from `limit` when the run ends: the composed limit and this row's share of it. */
+  composedLimit?: number
+  ofComposedLimit?: number
 }
 
 export interface Target {
@@ -35,12 +43,32 @@ export interface Results {
 export const fmt = (n: number | undefined, digits = 0) =>
   n === undefined || Number.isNaN(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits })
 
+/** `1/(1/hello + 1/direct)`: the rate of doing both the trivial request and the direct work in turn. */
+export const composedLimit = (helloRate: number, directRate: number) => 1 / (1 / helloRate + 1 / directRate)
+
+/** Sets `composedLimit` and `ofComposedLimit` on every row that names its limit rows and has them. */
+export const applyComposedLimits = (rows: Row[]) => {
+  for (const row of rows) {
+    if (!row.limit) continue
+    const hello = rows.find((r) => r.id === row.limit?.hello)
+    const direct = rows.find((r) => r.id === row.limit?.direct)
+    if (!hello?.rate || !direct?.rate) continue
+    row.composedLimit = composedLimit(hello.rate, direct.rate)
+    row.ofComposedLimit = row.rate / row.composedLimit
+  }
+}
+
 const ratioText = (row: Row, rows: Row[]): string => {
   const base = row.baseline ? rows.find((r) => r.id === row.baseline) : undefined
-  if (!base) return 'baseline'
+  const limit =
+    row.ofComposedLimit === undefined
+      ? ''
+      : `${fmt(row.ofComposedLimit, 2)}× limit ${fmt(row.composedLimit)}/s (${row.limit?.hello} ∘ ${row.limit?.direct})`
+  if (!base) return limit || 'baseline'
   if (row.compare === 'latency')
     return `p50 ${fmt(row.p50 / base.p50, 2)}× (+${fmt(row.p50 - base.p50, 2)} ms), p99 ${fmt(row.p99 / base.p99, 2)}×`
-  return `${fmt(row.rate / base.rate, 2)}× rate`
+  const rate = `${fmt(row.rate / base.rate, 2)}× rate`
+  return limit ? `${limit}; ${rate}` : rate
 }
 
 const HEADER = [

@@ -61,7 +61,10 @@ const eventWaiter = (ctx: BenchContext) => {
 
 /**
  * `POST /api/v1/entities` on the functions in workerd (wrangler dev) until the event reaches a
- * NATS subscriber, vs the same insert + outbox row + JetStream publish done directly from Node.
+ * NATS subscriber, vs the same insert + outbox row + JetStream publish done directly from Node, and
+ * held against the composed limit of `functions-hello` (`GET /health` under wrangler dev, the same
+ * client and concurrency) and `e2e-direct`. Then one request at a time (c=1): p50 of `GET /health`,
+ * `GET /api/v1/entities/{id}` and `POST /api/v1/entities` (until the 201), side by side.
  */
 export const endToEndScenario = async (ctx: BenchContext) => {
   if (!functionsExist(ROOT)) {
@@ -105,7 +108,7 @@ export const endToEndScenario = async (ctx: BenchContext) => {
     const events = eventWaiter(ctx)
     stops.push(async () => events.close())
 
-    const viaFunctions = async () => {
+    const createEntity = async () => {
       const res = await fetch(`${functions.url}/api/v1/entities`, {
         method: 'POST',
         headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
@@ -119,9 +122,19 @@ export const endToEndScenario = async (ctx: BenchContext) => {
       })
       const body = (await res.json()) as { id?: string }
       if (res.status !== 201 || !body.id) throw new Error(`POST /api/v1/entities answered ${res.status}`)
-      await events.waitFor(body.id)
+      return body.id
+    }
+    const viaFunctions = async () => {
+      await events.waitFor(await createEntity())
       return 1
     }
+    const getOk = async (path: string, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${functions.url}${path}`, { headers })
+      await res.arrayBuffer()
+      if (res.status !== 200) throw new Error(`GET ${path} answered ${res.status}`)
+      return 1
+    }
+    const health = () => getOk('/health')
 
     const sql = postgres(database.url, { max: CONCURRENCY, onnotice: () => {} })
     stops.push(() => sql.end())
@@ -154,6 +167,15 @@ export const endToEndScenario = async (ctx: BenchContext) => {
     if (warm.errors) console.log(`  warm-up failures: ${warm.errors.join(' | ')}`)
     await runLoops(CONCURRENCY, ctx.warmupS, direct)
 
+    ctx.step(`e2e: GET /health (workerd), c=${CONCURRENCY}`)
+    await runLoops(CONCURRENCY, ctx.warmupS, health)
+    ctx.rows.push({
+      id: 'functions-hello',
+      scenario: 'functions GET /health (workerd alone)',
+      concurrency: CONCURRENCY,
+      unit: 'req',
+      ...(await runLoops(CONCURRENCY, ctx.durationS, health)),
+    })
     ctx.step(`e2e: direct SQL insert + js.publish, c=${CONCURRENCY}`)
     ctx.rows.push({
       id: 'e2e-direct',
@@ -170,9 +192,42 @@ export const endToEndScenario = async (ctx: BenchContext) => {
       unit: 'req',
       baseline: 'e2e-direct',
       compare: 'rate',
+      limit: { hello: 'functions-hello', direct: 'e2e-direct' },
       ...(await withCpu(ctx.bridge.pid, () => runLoops(CONCURRENCY, ctx.durationS, viaFunctions))),
     })
     if (ctx.rows.at(-1)!.failures > 0) console.log(`  wrangler dev output:\n${functions.process.tail()}`)
+
+    const entityPath = `/api/v1/entities/${await createEntity()}`
+    const sequential: Array<[id: string, scenario: string, op: () => Promise<number>]> = [
+      ['e2e-seq-health', 'one at a time: functions GET /health', health],
+      [
+        'e2e-seq-get',
+        'one at a time: GET /api/v1/entities/{id}',
+        () => getOk(entityPath, { authorization: `Bearer ${API_KEY}` }),
+      ],
+      [
+        'e2e-seq-post',
+        'one at a time: POST /api/v1/entities (until the 201)',
+        async () => {
+          await createEntity()
+          return 1
+        },
+      ],
+    ]
+    for (const [id, scenario, op] of sequential) {
+      ctx.step(`e2e: ${scenario}, c=1`)
+      await runLoops(1, Math.min(ctx.warmupS, 1), op)
+      ctx.rows.push({
+        id,
+        scenario,
+        concurrency: 1,
+        unit: 'req',
+        ...(id === 'e2e-seq-health' ? {} : { baseline: 'e2e-seq-health', compare: 'latency' as const }),
+        ...(await runLoops(1, ctx.durationS, op)),
+      })
+    }
+    if (ctx.rows.some((r) => r.id.startsWith('e2e-seq') && r.failures > 0))
+      console.log(`  wrangler dev output:\n${functions.process.tail()}`)
   } finally {
     for (const stop of stops.reverse()) await stop().catch((err) => console.error('e2e cleanup:', err))
   }

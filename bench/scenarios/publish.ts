@@ -1,11 +1,15 @@
 import { connect } from 'nats'
 import type { BenchContext } from '../lib/context'
 import { EVENT_SUBJECT, eventJson } from '../lib/events'
+import { measureBridgeHello } from '../lib/hello'
 import { cannon } from '../lib/http'
 import { runLoops } from '../lib/measure'
 import { withCpu } from '../lib/resources'
 
-/** One event per call: direct js.publish, bridge POST /v1/events, and a fresh connection per event. */
+/**
+ * One event per call: direct js.publish, bridge POST /v1/events, and a fresh connection per event.
+ * The bridge row is held against the composed limit of `bridge-hello` and `publish-direct`.
+ */
 export const publishScenario = async (ctx: BenchContext) => {
   const { js, bridge, concurrency: c, durationS, warmupS } = ctx
   const direct = async () => {
@@ -25,6 +29,7 @@ export const publishScenario = async (ctx: BenchContext) => {
   ctx.step('warm-up: direct and bridge publish')
   await runLoops(c, warmupS, direct)
   await viaBridge(warmupS)
+  await measureBridgeHello(ctx)
 
   ctx.step(`publish: direct js.publish, c=${c}`)
   ctx.rows.push({
@@ -42,6 +47,7 @@ export const publishScenario = async (ctx: BenchContext) => {
     unit: 'ev',
     baseline: 'publish-direct',
     compare: 'rate',
+    limit: { hello: 'bridge-hello', direct: 'publish-direct' },
     ...(await withCpu(bridge.pid, () => viaBridge(durationS))),
   })
 

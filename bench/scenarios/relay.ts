@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { BenchContext } from '../lib/context'
+import { measureBridgeHello } from '../lib/hello'
 import { cannon, keepAlivePoster } from '../lib/http'
 import { runLoops } from '../lib/measure'
 import { withCpu } from '../lib/resources'
@@ -7,7 +8,10 @@ import { startResponder } from '../lib/responder'
 
 const SUBJECT = 'bench.echo'
 
-/** Request/reply: native nc.request() vs POST /v1/request/{subject}, at c=1 (latency) and c=N (throughput). */
+/**
+ * Request/reply: native nc.request() vs POST /v1/request/{subject}, at c=1 (latency) and c=N
+ * (throughput, held against the composed limit of `bridge-hello` and `relay-native-n`).
+ */
 export const relayScenario = async (ctx: BenchContext) => {
   const { nc, bridge, durationS, warmupS, concurrency } = ctx
   const responder = await startResponder(ctx.natsUrl, SUBJECT)
@@ -46,6 +50,7 @@ export const relayScenario = async (ctx: BenchContext) => {
       ...(await withCpu(bridge.pid, () => runLoops(1, durationS, () => poster.post(url, payload)))),
     })
 
+    await measureBridgeHello(ctx)
     ctx.step(`relay: native nc.request, c=${concurrency}`)
     ctx.rows.push({
       id: 'relay-native-n',
@@ -62,6 +67,7 @@ export const relayScenario = async (ctx: BenchContext) => {
       unit: 'req',
       baseline: 'relay-native-n',
       compare: 'rate',
+      limit: { hello: 'bridge-hello', direct: 'relay-native-n' },
       ...(await withCpu(bridge.pid, () =>
         cannon({ url, token: ctx.token, connections: concurrency, durationS, body: () => payload }),
       )),
