@@ -158,15 +158,12 @@ const hostAllowed = (policy: SsrfPolicy, hostname: string): boolean => {
   )
 }
 
-const inRanges = (policy: SsrfPolicy, address: Address): boolean =>
+/**
+ * An allowlisted IPv4 range does not admit its NAT64 or SIIT forms: those reach that address as
+ * seen from the translator, another network. Allowlist the IPv6 range itself to admit them.
+ */
+const inAllowedRange = (policy: SsrfPolicy, address: Address): boolean =>
   policy.ranges.some(([base, bits]) => base.kind() === address.kind() && address.match(base, bits))
-
-/** The address, or for a translation form the IPv4 address it reaches, is allowlisted. */
-const inAllowedRange = (policy: SsrfPolicy, address: Address): boolean => {
-  if (inRanges(policy, address)) return true
-  const inner = address.kind() === 'ipv6' ? embedding(address as ipaddr.IPv6)?.inner : undefined
-  return inner !== undefined && inRanges(policy, inner)
-}
 
 /** Throws unless connecting to `address` (for `hostname`) is allowed. */
 export const checkAddress = (policy: SsrfPolicy, hostname: string, addressText: string): void => {

@@ -146,8 +146,9 @@ describe('SSRF guard', () => {
     expect(restrictedRange('::ffff:10.0.0.1')).toBe('private')
   })
 
-  it('allowlisting an IPv4 range also admits its NAT64 form, and an embedding range itself', () => {
-    expect(() => checkUrl(parseAllowlist(['10.0.0.0/8']), 'http://[64:ff9b::a00:1]/')).not.toThrow()
+  it('allowlisting an IPv4 range does not admit its IPv6 forms; allowlisting the IPv6 range does', () => {
+    expect(() => checkUrl(parseAllowlist(['10.0.0.0/8']), 'http://[64:ff9b::a00:1]/')).toThrow(/NAT64/)
+    expect(() => checkUrl(parseAllowlist(['64:ff9b::/96']), 'http://[64:ff9b::a00:1]/')).not.toThrow()
     expect(() => checkUrl(parseAllowlist(['10.0.0.0/8']), 'http://[::a00:1]/')).toThrow(/IPv4-compatible/)
     expect(() => checkUrl(parseAllowlist(['2002::/16']), 'http://[2002:808:808::1]/')).not.toThrow()
   })
