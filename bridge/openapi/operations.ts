@@ -206,6 +206,9 @@ const v1: OperationSpec[] = [
       400: invalid,
       403: forbidden,
       409: errorResponse('A subscription with this name exists'),
+      429: errorResponse(
+        'A subscription limit is reached: code subscription_limit_principal (this token) or subscription_limit_total (the bridge)',
+      ),
       503: unavailable,
     },
   },

@@ -3,22 +3,27 @@ import * as v from 'valibot'
 import { HttpError, invalidInput } from '../../shared/http-error'
 import { generateWebhookSecret } from '../../shared/webhook-signing'
 import { authorizeSubscribe } from '../auth/require-token'
-import { maySubscribe, type Principal } from '../auth/tokens'
+import type { Principal } from '../auth/tokens'
 import { type BridgeDeps, retryAfterSeconds } from '../deps'
 import { errorMessage } from '../error-message'
 import { readJson } from '../http/read-body'
 import { isStreamPattern } from '../sse/event-source'
+import { publicLastError } from '../subscriptions/coarse-error'
 import {
   CreateSubscription,
   publicView,
   SubscriptionName,
   type SubscriptionRecord,
 } from '../subscriptions/schema'
-import { ConflictError, NotConnectedError, type WebhookService } from '../subscriptions/service'
+import { ConflictError, LimitError, NotConnectedError, type WebhookService } from '../subscriptions/service'
 import { checkUrl, SsrfError } from '../subscriptions/ssrf-guard'
 import type { BridgeEnv } from '../types'
 
 const BODY_LIMIT = 16 * 1024
+
+/** A subscription is managed by the principal that created it, and by admin principals. */
+const manages = (principal: Principal, record: SubscriptionRecord): boolean =>
+  principal.admin || record.created_by === principal.name
 
 export const subscriptionRoutes = (deps: BridgeDeps, service: WebhookService) => {
   const { config } = deps
@@ -30,6 +35,7 @@ export const subscriptionRoutes = (deps: BridgeDeps, service: WebhookService) =>
     } catch (err) {
       if (err instanceof HttpError) throw err
       if (err instanceof ConflictError) throw new HttpError(409, 'conflict', err.message)
+      if (err instanceof LimitError) throw new HttpError(429, err.code, err.message, { limit: err.limit })
       if (err instanceof NotConnectedError)
         throw new HttpError(503, 'nats_unavailable', err.message, undefined, {
           'Retry-After': retryAfterSeconds(deps),
@@ -47,18 +53,21 @@ export const subscriptionRoutes = (deps: BridgeDeps, service: WebhookService) =>
     }
   }
 
-  /** The subscription, if it exists and the caller's subscribe scope covers its subject (else 404). */
+  /**
+   * The subscription, if it exists and the caller manages it (else 404, so that another
+   * principal's subscriptions are not even known to exist).
+   */
   const visible = async (principal: Principal, rawName: string): Promise<SubscriptionRecord> => {
     const name = v.safeParse(SubscriptionName, rawName)
     const record = name.success ? await call(() => service.get(name.output)) : undefined
-    if (!record || !maySubscribe(principal, record.subject))
+    if (!record || !manages(principal, record))
       throw new HttpError(404, 'not_found', `No subscription named ${rawName.slice(0, 64)}`)
     return record
   }
 
   const withDetails = async (record: SubscriptionRecord) => {
     const { stats, status } = await call(() => service.details(record))
-    return { ...publicView(record), stats, last_error: status.last_error }
+    return { ...publicView(record), stats, last_error: publicLastError(status) }
   }
 
   return new Hono<BridgeEnv>()
@@ -83,12 +92,25 @@ export const subscriptionRoutes = (deps: BridgeDeps, service: WebhookService) =>
           { path: 'url', message: err.message },
         ])
       }
+      const { pacing, maxInFlightCap } = config.webhooks
       const maxInFlight = input.max_in_flight ?? config.webhooks.maxInFlightDefault
-      if (maxInFlight > config.webhooks.maxInFlightCap) {
-        throw new HttpError(400, 'invalid_input', 'The request is not valid', [
-          { path: 'max_in_flight', message: `must not exceed ${config.webhooks.maxInFlightCap}` },
-        ])
-      }
+      const bounds = [
+        maxInFlight > maxInFlightCap && {
+          path: 'max_in_flight',
+          message: `must not exceed ${maxInFlightCap}`,
+        },
+        input.max_deliver !== undefined &&
+          input.max_deliver > pacing.maxDeliverMax && {
+            path: 'max_deliver',
+            message: `must not exceed ${pacing.maxDeliverMax}`,
+          },
+        input.backoff !== undefined &&
+          input.backoff.initial_ms < pacing.initialMinMs && {
+            path: 'backoff.initial_ms',
+            message: `must be at least ${pacing.initialMinMs}`,
+          },
+      ].filter((issue) => issue !== false)
+      if (bounds.length > 0) throw new HttpError(400, 'invalid_input', 'The request is not valid', bounds)
       const now = new Date().toISOString()
       const record: SubscriptionRecord = {
         name: input.name,
@@ -118,9 +140,7 @@ export const subscriptionRoutes = (deps: BridgeDeps, service: WebhookService) =>
     .get('/', async (c) => {
       const principal = c.get('principal')
       const records = await call(() => service.list())
-      return c.json({
-        subscriptions: records.filter((r) => maySubscribe(principal, r.subject)).map(publicView),
-      })
+      return c.json({ subscriptions: records.filter((r) => manages(principal, r)).map(publicView) })
     })
     .get('/:name', async (c) =>
       c.json(await withDetails(await visible(c.get('principal'), c.req.param('name')))),

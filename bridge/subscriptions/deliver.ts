@@ -13,7 +13,13 @@ export type DeliveryOutcome =
   | { kind: 'delivered'; status: number }
   | { kind: 'gone'; status: number; error: string }
   | { kind: 'rate_limited'; status: number; retryAfterMs: number | undefined; error: string }
-  | { kind: 'failed'; status?: number; error: string }
+  | {
+      kind: 'failed'
+      status?: number
+      error: string
+      /** A connection was open when it failed (a timeout then means the receiver did not answer). */
+      connected?: boolean
+    }
   | { kind: 'refused'; error: string }
 
 export interface DeliveryRequest {
@@ -115,6 +121,7 @@ export const deliver = async (req: DeliveryRequest): Promise<DeliveryOutcome> =>
   const send = https ? httpsRequest : httpRequest
   return new Promise<DeliveryOutcome>((resolve) => {
     let settled = false
+    let connected = false
     let current: ClientRequest | undefined
     const finish = (outcome: DeliveryOutcome) => {
       if (settled) return
@@ -124,7 +131,7 @@ export const deliver = async (req: DeliveryRequest): Promise<DeliveryOutcome> =>
     }
     const timedOut = () => {
       current?.destroy()
-      finish({ kind: 'failed', error: `no response within ${req.timeoutMs} ms` })
+      finish({ kind: 'failed', error: `no response within ${req.timeoutMs} ms`, connected })
     }
     const attempt = (retryStale: boolean) => {
       let answered = false
@@ -135,13 +142,17 @@ export const deliver = async (req: DeliveryRequest): Promise<DeliveryOutcome> =>
         drain(res).then(done, done)
       })
       current = request
+      request.on('socket', (socket) => {
+        if (!socket.connecting) connected = true
+        else socket.once('connect', () => (connected = true))
+      })
       request.on('timeout', timedOut)
       request.on('error', (err: NodeJS.ErrnoException) => {
         if (settled) return
         if (err instanceof SsrfError) return finish({ kind: 'refused', error: err.message })
         if (retryStale && !answered && request.reusedSocket && STALE_SOCKET.has(err.code ?? ''))
           return attempt(false)
-        finish({ kind: 'failed', error: err.code ?? err.message })
+        finish({ kind: 'failed', error: err.code ?? err.message, connected })
       })
       request.end(req.body)
     }

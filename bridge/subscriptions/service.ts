@@ -6,6 +6,7 @@ import type { BridgeConfig } from '../config'
 import { errorMessage } from '../error-message'
 import { isApiError, WRONG_LAST_SEQUENCE } from '../nats/api-error'
 import type { NatsConnectionHolder } from '../nats/connection'
+import type { WebhookConfig } from './config'
 import { countDeadLetters, countPendingReplays, purgeDeadLetters, replayDeadLetters } from './dead-letters'
 import type { WebhookMetrics } from './metrics'
 import type { DeliveryStatus, SubscriptionRecord, SubscriptionState } from './schema'
@@ -18,6 +19,7 @@ import {
   eventsConsumerName,
   getRecord,
   readRecord,
+  readRecords,
   readStatus,
   type Store,
 } from './store'
@@ -48,6 +50,50 @@ export interface SubscriptionStats {
 
 export class NotConnectedError extends Error {}
 export class ConflictError extends Error {}
+
+/** Creating one more subscription would pass a configured limit. */
+export class LimitError extends Error {
+  constructor(
+    readonly code: 'subscription_limit_principal' | 'subscription_limit_total',
+    readonly limit: number,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'LimitError'
+  }
+}
+
+/** Over a limit only because of creations that raced this one: worth another try. */
+class RacedError extends Error {
+  constructor(readonly limit: LimitError) {
+    super(limit.message)
+  }
+}
+
+const CREATE_ATTEMPTS = 4
+
+/** Throws when `records` (the registry, `record` included or not) hold more than the limits allow. */
+const checkLimits = (
+  records: readonly SubscriptionRecord[],
+  record: SubscriptionRecord,
+  limits: WebhookConfig['limits'],
+  included: boolean,
+): void => {
+  const extra = included ? 0 : 1
+  const own = records.filter((r) => r.created_by === record.created_by).length + extra
+  if (own > limits.perPrincipal)
+    throw new LimitError(
+      'subscription_limit_principal',
+      limits.perPrincipal,
+      `This principal has reached its limit of ${limits.perPrincipal} subscriptions`,
+    )
+  if (records.length + extra > limits.total)
+    throw new LimitError(
+      'subscription_limit_total',
+      limits.total,
+      `The bridge has reached its limit of ${limits.total} subscriptions`,
+    )
+}
 
 /**
  * The webhook side of the bridge on this replica: binds the registry (a KV bucket every replica
@@ -99,14 +145,48 @@ export class WebhookService {
     await Promise.allSettled(workers.map((w) => w.stop()))
   }
 
+  /**
+   * Registers `record` within the limits, counted in the registry every replica shares. Each
+   * creation counts again once its own entry is stored and withdraws it when over a limit: of
+   * creations racing for the last places the later ones always see the earlier, so the limits
+   * are never passed. Racers that all withdrew try again after a random pause.
+   */
   async create(record: SubscriptionRecord): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#createWithinLimits(record)
+      } catch (err) {
+        if (!(err instanceof RacedError)) throw err
+        if (attempt >= CREATE_ATTEMPTS) throw err.limit
+        await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200 * attempt))
+      }
+    }
+  }
+
+  async #createWithinLimits(record: SubscriptionRecord): Promise<void> {
     const { store, jsm } = this.connected
+    const { limits } = this.options.config.webhooks
+    const before = await readRecords(store.registry)
+    if (before.some((r) => r.name === record.name))
+      throw new ConflictError(`subscription ${record.name} exists`)
+    checkLimits(before, record, limits, false)
     try {
       await store.registry.create(record.name, encodeRecord(record))
     } catch (err) {
       if (await getRecord(store.registry, record.name).catch(() => undefined))
         throw new ConflictError(`subscription ${record.name} exists`)
       throw err
+    }
+    try {
+      checkLimits(await readRecords(store.registry), record, limits, true)
+    } catch (err) {
+      await this.remove(record.name).catch((cleanup) =>
+        this.#log.warn(
+          { err: errorMessage(cleanup), subscription: record.name },
+          'cannot withdraw subscription',
+        ),
+      )
+      throw err instanceof LimitError ? new RacedError(err) : err
     }
     try {
       await ensureConsumers(jsm, record, this.options.config.webhooks.ackWaitMs)
@@ -118,11 +198,8 @@ export class WebhookService {
   }
 
   async list(): Promise<SubscriptionRecord[]> {
-    const { store } = this.connected
-    const names: string[] = []
-    for await (const key of await store.registry.keys()) names.push(key)
-    const records = await Promise.all(names.map((name) => getRecord(store.registry, name)))
-    return records.flatMap((r) => (r ? [r.record] : [])).sort((a, b) => a.name.localeCompare(b.name))
+    const records = await readRecords(this.connected.store.registry)
+    return records.sort((a, b) => a.name.localeCompare(b.name))
   }
 
   async get(name: string): Promise<SubscriptionRecord | undefined> {

@@ -100,6 +100,49 @@ export const getRecord = async (
 
 export const encodeRecord = (record: SubscriptionRecord): string => JSON.stringify(record)
 
+const READ_ALL_TIMEOUT_MS = 10_000
+
+/**
+ * Every record of the registry as the server holds it now, read through one ordered consumer
+ * (the last value per key) rather than one request per key.
+ */
+export const readRecords = async (kv: KV): Promise<SubscriptionRecord[]> => {
+  const records = new Map<string, SubscriptionRecord>()
+  let initialized = false
+  let watcher: Awaited<ReturnType<KV['watch']>> | undefined
+  watcher = await kv.watch({
+    key: '>',
+    initializedFn: () => {
+      initialized = true
+      watcher?.stop()
+    },
+  })
+  const iterator = watcher
+  // Initialized before `watch` returned: what was there is queued, and ends the iteration once read.
+  if (initialized) iterator.stop()
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      iterator.stop()
+      reject(new Error('reading the subscription registry timed out'))
+    }, READ_ALL_TIMEOUT_MS)
+  })
+  const read = (async () => {
+    for await (const entry of iterator) {
+      const record = entry.operation === 'PUT' ? readRecord(entry.value) : undefined
+      if (record) records.set(entry.key, record)
+      else records.delete(entry.key)
+    }
+  })()
+  try {
+    await Promise.race([read, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+  if (!initialized) throw new Error('the subscription registry watch ended early')
+  return [...records.values()]
+}
+
 export const readStatus = async (kv: KV, name: string): Promise<DeliveryStatus> => {
   const entry = await kv.get(name)
   if (entry?.operation !== 'PUT') return { last_error: null }

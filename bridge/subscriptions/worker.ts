@@ -4,6 +4,7 @@ import { backoffDelay } from '../../shared/backoff'
 import { eventTypeForSubject, STREAM_NAME } from '../../shared/subjects'
 import { webhookHeaders } from '../../shared/webhook-signing'
 import { errorMessage } from '../error-message'
+import { coarseReason } from './coarse-error'
 import type { WebhookConfig } from './config'
 import { deadLetter, originOf } from './dead-letters'
 import { type DeliveryOutcome, deliver } from './deliver'
@@ -217,7 +218,7 @@ export class SubscriptionWorker {
       return
     }
     if (attempt >= record.max_deliver) {
-      await deadLetter(deps.js, record.name, m, outcome.error, attempt)
+      await deadLetter(deps.js, record.name, m, coarseReason(outcome), attempt)
       deps.metrics.deadLetters.inc({ subscription: record.name })
       this.#log.warn({ event_id: meta.id, attempts: attempt, err: outcome.error }, 'delivery dead-lettered')
       await m.ackAck()
@@ -238,7 +239,7 @@ export class SubscriptionWorker {
   ) {
     const status: DeliveryStatus = {
       last_error: {
-        message: outcome.error,
+        message: coarseReason(outcome),
         status: 'status' in outcome && outcome.status !== undefined ? outcome.status : null,
         event_id: eventId,
         at: new Date().toISOString(),

@@ -17,6 +17,7 @@ beforeAll(async () => {
   bridge = await startInProcessBridge(server.url, {
     STREAM_STORAGE: 'file',
     WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+    WEBHOOK_BACKOFF_INITIAL_MIN_MS: '10',
     NATS_RECONNECT_INITIAL_MS: '100',
     NATS_RECONNECT_MAX_MS: '500',
   })

@@ -19,6 +19,7 @@ const env = {
   WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
   WEBHOOK_TIMEOUT_MS: '2000',
   WEBHOOK_ACK_WAIT_MS: '4000',
+  WEBHOOK_BACKOFF_INITIAL_MIN_MS: '10',
 }
 
 const metricsOf = async (bridge: BridgeProcess) => (await fetch(`${bridge.url}/metrics`)).text()
