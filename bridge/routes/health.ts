@@ -52,9 +52,67 @@ const streamInfo = async ({ nats }: BridgeDeps) => {
   }
 }
 
+type StreamInfo = Awaited<ReturnType<typeof streamInfo>>
+
+/** How long one stream-info answer is served to anonymous callers. */
+const STREAM_INFO_MAX_AGE_MS = 2_000
+const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i
+
+/**
+ * The JetStream part of `/health/detailed`, fetched at most once per `STREAM_INFO_MAX_AGE_MS` for
+ * anonymous callers and never more than one request at a time, so a flood of anonymous calls
+ * costs NATS nothing beyond that. A caller with a bridge token may ask for an answer fetched
+ * after its call began (e.g. the last sequence after its own publish); it still waits its turn.
+ */
+class StreamInfoSnapshot {
+  #value: { info: StreamInfo; at: number } | undefined
+  #inFlight: Promise<StreamInfo> | undefined
+  #queued: Promise<StreamInfo> | undefined
+
+  constructor(private readonly fetch: () => Promise<StreamInfo>) {}
+
+  recent(): Promise<StreamInfo> {
+    const value = this.#value
+    if (value && Date.now() - value.at < STREAM_INFO_MAX_AGE_MS) return Promise.resolve(value.info)
+    return this.#inFlight ?? this.#start()
+  }
+
+  fresh(): Promise<StreamInfo> {
+    const current = this.#inFlight
+    if (!current) return this.#start()
+    // The request in flight may have been answered before this call began: queue one behind it.
+    this.#queued ??= current.then(() => {
+      this.#queued = undefined
+      return this.#inFlight ?? this.#start()
+    })
+    return this.#queued
+  }
+
+  #start(): Promise<StreamInfo> {
+    const run = this.fetch().then((info) => {
+      // Nothing is asked of NATS while it is disconnected, so that answer is not kept.
+      this.#value = info === undefined ? undefined : { info, at: Date.now() }
+      return info
+    })
+    this.#inFlight = run
+    const settled = () => {
+      if (this.#inFlight === run) this.#inFlight = undefined
+    }
+    run.then(settled, settled)
+    return run
+  }
+}
+
 export const healthRoutes = (deps: BridgeDeps, webhooks: WebhookService) => {
   const { nats, stream, metrics } = deps
   const startedAt = Date.now()
+  const streamSnapshot = new StreamInfoSnapshot(() => streamInfo(deps))
+  const authenticated = (header: string | undefined): boolean => {
+    const token = header === undefined ? undefined : BEARER.exec(header)?.[1]
+    return token !== undefined && deps.config.tokens.authenticate(token) !== undefined
+  }
+  const streamInfoFor = (authorization: string | undefined) =>
+    authenticated(authorization) ? streamSnapshot.fresh() : streamSnapshot.recent()
   return new Hono<BridgeEnv>()
     .get('/health', (c) => {
       // The client gave up for good (it never does on network trouble): only a restart helps.
@@ -106,7 +164,7 @@ export const healthRoutes = (deps: BridgeDeps, webhooks: WebhookService) => {
           ready: streamStatus.ready,
           last_error: streamStatus.lastError ?? null,
           ensured_at: streamStatus.ensuredAt?.toISOString() ?? null,
-          info: (await streamInfo(deps)) ?? null,
+          info: (await streamInfoFor(c.req.header('authorization'))) ?? null,
         },
         registry: { ready: webhooks.ready, last_error: webhooks.lastError ?? null },
       })

@@ -65,8 +65,9 @@ export const messageAt = async (subject: string, seq: number): Promise<StreamMes
 
 /** The stream's last sequence as the bridge reports it. */
 export const lastStreamSeq = async (): Promise<number> => {
-  const { url } = bridge()
-  const res = await fetch(`${url}/health/detailed`)
+  const { url, token } = bridge()
+  // With a token the bridge reads the stream now instead of serving its anonymous snapshot.
+  const res = await fetch(`${url}/health/detailed`, { headers: { authorization: `Bearer ${token}` } })
   const body = (await res.json()) as { stream?: { info?: { last_seq?: number } | null } }
   const seq = body.stream?.info?.last_seq
   if (typeof seq !== 'number') throw new Error('bridge did not report the stream sequence')
