@@ -10,7 +10,9 @@ import pg from 'pg'
  * Request:
  *   headers  Neon-Connection-String: postgres://user[:password]@<any host>/<database>[?application_name=…]
  *            Neon-Array-Mode: true          rows as arrays (else objects keyed by column name)
- *            Neon-Raw-Text-Output: true     values are always Postgres text here, whatever it says
+ *            Neon-Raw-Text-Output: true     values as Postgres text (what the driver asks for); without
+ *                                           it bool, int2/4, float4/8 and json/jsonb (and arrays of
+ *                                           them) become JSON values, the rest stays text, as Neon does
  *            Neon-Batch-Isolation-Level: Serializable | RepeatableRead | ReadCommitted | ReadUncommitted
  *            Neon-Batch-Read-Only: true, Neon-Batch-Deferrable: true   (batches only)
  *   body     {"query": "…", "params": [...], "arrayMode"?: bool}
@@ -100,6 +102,58 @@ const PG_ERROR_FIELDS = [
 
 /** Every value stays the text Postgres sent. */
 const RAW_TEXT_TYPES = { getTypeParser: () => (value: string) => value }
+
+/** Without Neon-Raw-Text-Output: Neon's pg_text_to_json for one text value of a scalar type. */
+const scalarToJson = (text: string, typeId: number): unknown => {
+  switch (typeId) {
+    case 16: // bool
+      return text === 't'
+    case 21: // int2
+    case 23: // int4
+      return Number(text)
+    case 700: // float4
+    case 701: {
+      // float8: NaN and ±Infinity stay strings
+      const n = Number(text)
+      return Number.isFinite(n) ? n : text
+    }
+    case 114: // json
+    case 3802: // jsonb
+      return JSON.parse(text)
+    default:
+      return text
+  }
+}
+
+/** Built-in array types and their element types (their OIDs are fixed in the catalog). */
+const ARRAY_ELEMENT: Record<number, number> = {
+  1000: 16,
+  1005: 21,
+  1007: 23,
+  1021: 700,
+  1022: 701,
+  199: 114,
+  3807: 3802,
+  ...Object.fromEntries(
+    [
+      1009, 1015, 1014, 1002, 1003, 2951, 1016, 1231, 1182, 1183, 1270, 1115, 1185, 1187, 1001, 1028, 1041,
+      651, 1040,
+    ].map((oid) => [oid, 25]),
+  ),
+}
+
+/** Splits an array literal into (nested) element texts and nulls. */
+const parseArrayText = (pg.types.getTypeParser as (oid: number) => (text: string) => unknown)(1009)
+
+const mapNested = (value: unknown, fn: (text: string) => unknown): unknown =>
+  Array.isArray(value) ? value.map((v) => mapNested(v, fn)) : value === null ? null : fn(value as string)
+
+const toJsonValue = (text: string | null, typeId: number): unknown => {
+  if (text === null) return null
+  const element = ARRAY_ELEMENT[typeId]
+  if (element === undefined) return scalarToJson(text, typeId)
+  return mapNested(parseArrayText(text), (item) => scalarToJson(item, element))
+}
 
 interface Statement {
   query: string
@@ -257,7 +311,12 @@ const unavailable = (err: unknown) =>
     `Postgres is unreachable: ${err instanceof Error ? err.message : String(err)}`,
   )
 
-const runStatement = async (client: pg.PoolClient, statement: Statement, defaultArrayMode: boolean) => {
+const runStatement = async (
+  client: pg.PoolClient,
+  statement: Statement,
+  defaultArrayMode: boolean,
+  rawText: boolean,
+) => {
   const result = await client.query({
     text: statement.query,
     values: statement.params,
@@ -268,6 +327,12 @@ const runStatement = async (client: pg.PoolClient, statement: Statement, default
   } as pg.QueryArrayConfig)
   const arrayMode = statement.arrayMode ?? defaultArrayMode
   const names = result.fields.map((f) => f.name)
+  const types = result.fields.map((f) => f.dataTypeID)
+  const rows = rawText
+    ? (result.rows as Array<Array<string | null>>)
+    : (result.rows as Array<Array<string | null>>).map((row) =>
+        row.map((v, i) => toJsonValue(v, types[i] as number)),
+      )
   return {
     fields: result.fields.map((f) => ({
       name: f.name,
@@ -278,9 +343,7 @@ const runStatement = async (client: pg.PoolClient, statement: Statement, default
       dataTypeModifier: f.dataTypeModifier,
       format: 'text',
     })),
-    rows: arrayMode
-      ? result.rows
-      : result.rows.map((row: unknown[]) => Object.fromEntries(names.map((name, i) => [name, row[i]]))),
+    rows: arrayMode ? rows : rows.map((row) => Object.fromEntries(names.map((name, i) => [name, row[i]]))),
     command: result.command,
     rowCount: result.rowCount,
     rowAsArray: arrayMode,
@@ -330,6 +393,7 @@ export const createSqlOverHttp = (options: SqlOverHttpOptions): SqlOverHttp => {
 
   const execute = async (conn: ParsedConnection, payload: Payload, headers: IncomingMessage['headers']) => {
     const arrayMode = headers['neon-array-mode'] === 'true'
+    const rawText = headers['neon-raw-text-output'] === 'true'
     const isolationHeader = headers['neon-batch-isolation-level']
     const isolation = isolationHeader === undefined ? undefined : ISOLATION_LEVELS[String(isolationHeader)]
     if (isolationHeader !== undefined && isolation === undefined) {
@@ -347,7 +411,7 @@ export const createSqlOverHttp = (options: SqlOverHttpOptions): SqlOverHttp => {
     }
     let broken: Error | undefined
     try {
-      if ('single' in payload) return await runStatement(client, payload.single, arrayMode)
+      if ('single' in payload) return await runStatement(client, payload.single, arrayMode, rawText)
       const modes = [
         isolation && `isolation level ${isolation}`,
         headers['neon-batch-read-only'] === 'true' && 'read only',
@@ -356,7 +420,8 @@ export const createSqlOverHttp = (options: SqlOverHttpOptions): SqlOverHttp => {
       await client.query(`start transaction ${modes.join(', ')}`)
       try {
         const results = []
-        for (const statement of payload.batch) results.push(await runStatement(client, statement, arrayMode))
+        for (const statement of payload.batch)
+          results.push(await runStatement(client, statement, arrayMode, rawText))
         await client.query('commit')
         return { results }
       } catch (err) {

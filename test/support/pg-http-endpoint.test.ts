@@ -122,6 +122,37 @@ describe('SQL-over-HTTP endpoint of the relay, through the Neon driver', () => {
     })
   })
 
+  it('without Neon-Raw-Text-Output turns bool, int2/4, float4/8, json/jsonb and their arrays into JSON values, as Neon does', async () => {
+    const res = await post(
+      {
+        query: `select true as b, 7::int2 as s, 8 as i, 9::int8 as big, 1.5::float8 as f, 'NaN'::float8 as nan,
+                       1.25::numeric as num, '{"a": [1]}'::jsonb as j, array[1, null, 3] as ints,
+                       array[array[true], array[false]] as bools, array['{"x": 2}'::json, null] as docs,
+                       array['a b', 'NULL', null, '"q"'] as texts, null::int as nothing`,
+      },
+      { 'neon-raw-text-output': 'false' },
+    )
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as { rows: unknown[] }
+    expect(body.rows).toEqual([
+      {
+        b: true,
+        s: 7,
+        i: 8,
+        big: '9',
+        f: 1.5,
+        nan: 'NaN',
+        num: '1.25',
+        j: { a: [1] },
+        ints: [1, null, 3],
+        bools: [[true], [false]],
+        docs: [{ x: 2 }, null],
+        texts: ['a b', 'NULL', null, '"q"'],
+        nothing: null,
+      },
+    ])
+  })
+
   it('runs one statement per query, as Neon does', async () => {
     const sql = neon(db.url)
     const err = await sql.query('select 1; select 2').catch((e) => e)
