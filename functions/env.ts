@@ -1,6 +1,7 @@
 import type { Pool } from '@neondatabase/serverless'
 import * as v from 'valibot'
-import { HttpError } from '../shared/http-error'
+import { firstIssue, HttpError } from '../shared/http-error'
+import { DEFAULT_MAX_JSON_DEPTH } from '../shared/json-depth'
 import { WebhookSourcesBinding } from './webhooks/sources'
 
 export const SCOPES = ['read', 'write'] as const
@@ -48,6 +49,8 @@ const BINDINGS = {
   API_KEYS: jsonText(v.pipe(v.array(ApiKeyEntry), v.minLength(1, 'at least one key'))),
   PG_WS_PROXY: v.optional(v.pipe(v.string(), v.regex(/^(wss?:\/\/)?[^/\s]+\/?$/, 'must be host:port'))),
   MAX_BODY_BYTES: intText(65_536, 1_024, 1_048_576),
+  /** Nesting allowed inside free-form JSON fields (entity config and metadata, …). */
+  MAX_JSON_DEPTH: intText(DEFAULT_MAX_JSON_DEPTH, 1, 1_000),
   OUTBOX_BATCH_SIZE: intText(50, 1, 500),
   BRIDGE_TIMEOUT_MS: intText(5_000, 100, 60_000),
   WEBHOOK_SOURCES: WebhookSourcesBinding,
@@ -100,7 +103,8 @@ export const parseBindings = (env: Bindings): { config?: Config; issues: Binding
     else
       issues.push({
         binding: name,
-        message: value === undefined ? 'is not set' : (result.issues[0]?.message ?? 'is invalid'),
+        // never the value: a malformed API_KEYS or WEBHOOK_SOURCES must not show its secrets
+        message: value === undefined ? 'is not set' : firstIssue(result.issues),
       })
   }
   const parsed = issues.length === 0 ? { config: config as Config, issues } : { issues }

@@ -25,16 +25,3 @@ export const findTooDeep = (value: unknown, max: number): (string | number)[] | 
   }
   return undefined
 }
-
-/** One issue (`path`, `message`) per field of `record` whose value nests deeper than `max`. */
-export const tooDeepFields = (
-  record: Record<string, unknown>,
-  fields: readonly string[],
-  max: number,
-  prefix = '',
-): { path: string; message: string }[] =>
-  fields.flatMap((field) =>
-    findTooDeep(record[field], max) === undefined
-      ? []
-      : [{ path: prefix ? `${prefix}.${field}` : field, message: `nests deeper than ${max} levels` }],
-  )

@@ -1,8 +1,23 @@
 import type { Context } from 'hono'
 import * as v from 'valibot'
 import { HttpError, invalidInput } from '../../shared/http-error'
+import { findTooDeep } from '../../shared/json-depth'
 import type { HonoEnv } from '../env'
 import { readBodyText, requireJsonContentType } from './read-body'
+
+/**
+ * Free-form fields (entity `config`, `metadata`, …) may nest at most `max` levels: deeper values
+ * become events that consumers in other languages cannot parse (Python's json raises
+ * RecursionError). Names the top-level field that holds the deep value.
+ */
+export const refuseTooDeep = (body: unknown, max: number): void => {
+  const path = findTooDeep(body, max + 1)
+  if (path === undefined) return
+  const field = String(path[0] ?? '(root)')
+  throw new HttpError(400, 'json_too_deep', `${field} nests deeper than ${max} levels`, [
+    { path: field, message: `nests deeper than ${max} levels` },
+  ])
+}
 
 /**
  * Reads a JSON body within the configured size limit and validates it.
@@ -37,6 +52,7 @@ export const parseJsonBody = async <T extends v.GenericSchema>(
       { path: '(root)', message: 'must be a JSON object' },
     ])
   }
+  refuseTooDeep(value, c.var.config.MAX_JSON_DEPTH)
   const result = v.safeParse(schema, value)
   if (!result.success) throw invalidInput(result.issues)
   return result.output

@@ -4,6 +4,7 @@ import { HttpError, invalidInput } from '../../shared/http-error'
 import { withTransaction } from '../db/pool'
 import { claimReceipt, recordResponse } from '../db/webhook-receipts'
 import type { HonoEnv } from '../env'
+import { refuseTooDeep } from '../lib/json-body'
 import { readBodyText, requireJsonContentType } from '../lib/read-body'
 import { requireConfig } from '../middleware/config'
 import { database, dispatchEvents } from '../middleware/database'
@@ -13,7 +14,7 @@ import { isAllowed } from '../webhooks/sources'
 import { isWebhookType, WEBHOOK_TYPES } from '../webhooks/types'
 import { verifyDelivery } from '../webhooks/verify'
 
-const parsePayload = (text: string): WebhookPayload => {
+const parsePayload = (text: string, maxDepth: number): WebhookPayload => {
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -22,6 +23,7 @@ const parsePayload = (text: string): WebhookPayload => {
       reason: err instanceof Error ? err.message : 'unparseable',
     })
   }
+  refuseTooDeep(json, maxDepth)
   const result = v.safeParse(WebhookPayload, json)
   if (!result.success) throw invalidInput(result.issues)
   return result.output
@@ -43,7 +45,7 @@ export const webhookRoutes = new Hono<HonoEnv>()
     requireJsonContentType(c.req.header('content-type'))
     const body = await readBodyText(c.req.raw, source.max_body_bytes)
     const delivery = await verifyDelivery(source, c.req.raw.headers, body)
-    const payload = parsePayload(body)
+    const payload = parsePayload(body, c.var.config.MAX_JSON_DEPTH)
 
     if (!isWebhookType(payload.type)) {
       throw new HttpError(400, 'unknown_webhook_type', `Webhook type '${payload.type}' is not supported`, {

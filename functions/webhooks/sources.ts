@@ -1,4 +1,5 @@
 import * as v from 'valibot'
+import { firstIssue } from '../../shared/http-error'
 import { DEFAULT_TOLERANCE_SECONDS } from '../../shared/webhook-signing'
 import { WEBHOOK_TYPES, type WebhookType } from './types'
 
@@ -36,8 +37,9 @@ export type SourceConfig = v.InferOutput<typeof SourceConfig>
 export const WebhookSources = v.record(SourceName, SourceConfig)
 export type WebhookSources = v.InferOutput<typeof WebhookSources>
 
+/** Never quotes the value: the binding holds secrets. */
 const describeIssues = (issues: readonly v.BaseIssue<unknown>[]) =>
-  issues.map((issue) => `${v.getDotPath(issue) ?? '(root)'}: ${issue.message}`).join('; ')
+  issues.map((issue) => firstIssue([issue])).join('; ')
 
 /**
  * The `WEBHOOK_SOURCES` binding: JSON text mapping each source name to its config. Unset means no
