@@ -200,7 +200,10 @@ export const startPgWsRelay = async (options: PgWsRelayOptions): Promise<PgWsRel
     )
   }
 
-  const server = createServer({ keepAliveTimeout: 5_000, headersTimeout: 10_000 }, handleHttp)
+  const server = createServer(
+    { keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 30_000 },
+    handleHttp,
+  )
   const pairs = new Set<{ ws: WebSocket; tcp: Socket }>()
   const wss = new WebSocketServer({ server, perMessageDeflate: false })
 
