@@ -1,7 +1,7 @@
-import type { Pool } from '@neondatabase/serverless'
 import * as v from 'valibot'
 import { firstIssue, HttpError } from '../shared/http-error'
 import { DEFAULT_MAX_JSON_DEPTH } from '../shared/json-depth'
+import type { Db } from './db/sql'
 import { WebhookSourcesBinding } from './webhooks/sources'
 
 export const SCOPES = ['read', 'write'] as const
@@ -72,7 +72,7 @@ export type Bindings = Env & Partial<Record<BindingName, string>>
 export type Variables = {
   requestId: string
   config: Config
-  db: Pool
+  db: Db
   /** Work to run after the response (inside waitUntil), before the request's pool is ended. */
   defer: (task: () => Promise<void>) => void
   actor: string

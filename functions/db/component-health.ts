@@ -1,4 +1,4 @@
-import type { Db } from './pool'
+import type { Queryable } from './sql'
 
 export interface ComponentHealthReport {
   component: string
@@ -23,7 +23,7 @@ export interface ComponentHealth {
  * Upserts a component's health. A report older than the stored one (webhooks may arrive out of
  * order) leaves the row alone; `changed_at` moves only when the degraded flag flips.
  */
-export const reportComponentHealth = async (db: Db, report: ComponentHealthReport): Promise<void> => {
+export const reportComponentHealth = async (db: Queryable, report: ComponentHealthReport): Promise<void> => {
   await db.query(
     `insert into component_health (component, degraded, status, details, source, observed_at)
      values ($1, $2, $3, $4, $5, $6)
@@ -45,28 +45,4 @@ export const reportComponentHealth = async (db: Db, report: ComponentHealthRepor
       report.observedAt,
     ],
   )
-}
-
-export const listComponentHealth = async (db: Db): Promise<ComponentHealth[]> => {
-  const result = await db.query<{
-    component: string
-    degraded: boolean
-    status: string
-    details: Record<string, unknown> | null
-    source: string
-    observed_at: Date
-    changed_at: Date
-  }>(
-    `select component, degraded, status, details, source, observed_at, changed_at
-     from component_health order by component`,
-  )
-  return result.rows.map((row) => ({
-    component: row.component,
-    degraded: row.degraded,
-    status: row.status,
-    details: row.details,
-    source: row.source,
-    observed_at: new Date(row.observed_at).toISOString(),
-    since: new Date(row.changed_at).toISOString(),
-  }))
 }

@@ -1,9 +1,12 @@
-import type { PoolClient } from '@neondatabase/serverless'
 import type { Environment } from '../../shared/domain'
+import type { LibraryEvent } from '../../shared/events'
 import { HttpError } from '../../shared/http-error'
 import type { DeploymentStatus } from '../domain/deployment-state'
+import type { Expected } from './entities'
+import { runWithOutbox, type Written } from './outbox'
 import { toPage } from './page'
-import { type Db, isUniqueViolation } from './pool'
+import { isUniqueViolation } from './pool'
+import type { Queryable } from './sql'
 
 export interface DeploymentRow {
   id: string
@@ -32,14 +35,26 @@ export interface NewDeployment {
   started_by: string
 }
 
-export const insertDeployment = async (tx: PoolClient, d: NewDeployment): Promise<DeploymentRow> => {
+/**
+ * Inserts the deployment and its events in one statement, provided the entity still has the
+ * version that was read. The entity row is locked for the statement, so deployments and changes
+ * of one entity commit (and number their events) one after another. No rows: the entity changed.
+ */
+export const insertDeployment = async (
+  db: Queryable,
+  entity: Expected,
+  d: NewDeployment,
+  events: readonly LibraryEvent[],
+): Promise<Written<DeploymentRow>> => {
   try {
-    const { rows } = await tx.query<DeploymentRow>(
-      `insert into deployments (id, entity_id, environment, version, started_by)
-       values ($1, $2, $3, $4, $5) returning ${COLUMNS}`,
-      [d.id, d.entity_id, d.environment, d.version, d.started_by],
-    )
-    return rows[0]!
+    return await runWithOutbox<DeploymentRow>(db, {
+      write: `insert into deployments (id, entity_id, environment, version, started_by)
+              select $1::uuid, e.id, $3::text, $4::text, $5::text
+                from (select id from entities where id = $2 and row_version = $6::bigint for no key update) e
+              returning ${COLUMNS}`,
+      params: [d.id, entity.id, d.environment, d.version, d.started_by, entity.row_version],
+      events,
+    })
   } catch (err) {
     if (isUniqueViolation(err, 'deployments_one_in_progress_key')) {
       throw new HttpError(
@@ -53,15 +68,8 @@ export const insertDeployment = async (tx: PoolClient, d: NewDeployment): Promis
   }
 }
 
-export const getDeployment = async (
-  db: Db,
-  id: string,
-  options: { forUpdate?: boolean } = {},
-): Promise<DeploymentRow | null> => {
-  const { rows } = await db.query<DeploymentRow>(
-    `select ${COLUMNS} from deployments where id = $1 ${options.forUpdate ? 'for update' : ''}`,
-    [id],
-  )
+export const getDeployment = async (db: Queryable, id: string): Promise<DeploymentRow | null> => {
+  const { rows } = await db.query<DeploymentRow>(`select ${COLUMNS} from deployments where id = $1`, [id])
   return rows[0] ?? null
 }
 
@@ -74,7 +82,7 @@ export interface DeploymentFilters {
 }
 
 export const listDeployments = async (
-  db: Db,
+  db: Queryable,
   filters: DeploymentFilters,
 ): Promise<{ rows: DeploymentRow[]; nextSeq: string | null }> => {
   const { rows } = await db.query<DeploymentRow>(
@@ -96,22 +104,33 @@ export const listDeployments = async (
   return toPage(rows, filters.limit)
 }
 
-export const setDeploymentStatus = async (
-  tx: PoolClient,
-  id: string,
-  status: DeploymentStatus,
+/**
+ * Moves a deployment from `from` to `to` and records its events in one statement; `at` is when it
+ * finished or was rolled back. No rows: it was no longer in `from` (a concurrent transition won).
+ */
+export const setDeploymentStatus = (
+  db: Queryable,
+  move: { id: string; from: DeploymentStatus; to: DeploymentStatus; at: Date },
   details: { error?: string; reason?: string },
-): Promise<DeploymentRow> => {
-  const { rows } = await tx.query<DeploymentRow>(
-    `update deployments set
-        status = $2,
-        error = coalesce($3, error),
-        rollback_reason = coalesce($4, rollback_reason),
-        finished_at = case when $2 in ('completed', 'failed') then now() else finished_at end,
-        rolled_back_at = case when $2 = 'rolled_back' then now() else rolled_back_at end,
-        updated_at = now()
-      where id = $1 returning ${COLUMNS}`,
-    [id, status, details.error ?? null, details.reason ?? null],
-  )
-  return rows[0]!
-}
+  events: readonly LibraryEvent[],
+): Promise<Written<DeploymentRow>> =>
+  runWithOutbox<DeploymentRow>(db, {
+    write: `update deployments set
+              status = $2,
+              error = coalesce($4, error),
+              rollback_reason = coalesce($5, rollback_reason),
+              finished_at = case when $2 in ('completed', 'failed') then $6::timestamptz else finished_at end,
+              rolled_back_at = case when $2 = 'rolled_back' then $6::timestamptz else rolled_back_at end,
+              updated_at = now()
+            where id = $1 and status = $3
+            returning ${COLUMNS}`,
+    params: [
+      move.id,
+      move.to,
+      move.from,
+      details.error ?? null,
+      details.reason ?? null,
+      move.at.toISOString(),
+    ],
+    events,
+  })

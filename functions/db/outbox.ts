@@ -1,26 +1,92 @@
-import type { Pool, PoolClient } from '@neondatabase/serverless'
+import type { Pool } from '@neondatabase/serverless'
 import type { LibraryEvent } from '../../shared/events'
 import { subjectFor } from '../../shared/subjects'
-import { type Db, withTransaction } from './pool'
+import { withTransaction } from './pool'
+import type { Queryable, Statement } from './sql'
 
 /** Events about one entity (its deployments included) share a key and are delivered in insertion order. */
 export const entityKeyOf = (event: LibraryEvent): string | null =>
   event.entity_id ?? event.swap_id ?? event.deployment_id ?? null
 
-export const insertEvents = async (tx: PoolClient, events: readonly LibraryEvent[]): Promise<void> => {
-  for (const event of events) {
-    await tx.query(
-      `insert into outbox (event_id, event_type, subject, entity_key, payload)
-       values ($1, $2, $3, $4, $5)`,
-      [
-        event.event_id,
-        event.event_type,
-        subjectFor(event.event_type),
-        entityKeyOf(event),
-        JSON.stringify(event),
-      ],
-    )
+const outboxRows = (events: readonly LibraryEvent[]) =>
+  JSON.stringify(
+    events.map((event) => ({
+      event_id: event.event_id,
+      event_type: event.event_type,
+      subject: subjectFor(event.event_type),
+      entity_key: entityKeyOf(event),
+      payload: event,
+    })),
+  )
+
+/** Inserts `$n` (outbox rows as a JSON array) in array order, when `condition` holds. */
+const insertRows = (n: number, condition: string, onConflict: string) =>
+  `insert into outbox (event_id, event_type, subject, entity_key, payload)
+   select (x.e->>'event_id')::uuid, x.e->>'event_type', x.e->>'subject', x.e->>'entity_key', x.e->'payload'
+     from jsonb_array_elements($${n}::jsonb) with ordinality as x(e, n)
+    where ${condition}
+    order by x.n
+   ${onConflict}`
+
+/** Inside an interactive transaction (inbound webhooks); everything else writes with `withOutbox`. */
+export const insertEvents = async (tx: Queryable, events: readonly LibraryEvent[]): Promise<void> => {
+  if (events.length === 0) return
+  await tx.query(insertRows(1, 'true', ''), [outboxRows(events)])
+}
+
+export interface Written<R> {
+  rows: R[]
+  /**
+   * The events this statement inserted that no older undelivered event of the same entity_key
+   * preceded when it ran: the post-commit delivery may publish these, the rest wait for the drain.
+   */
+  ready: string[]
+}
+
+export interface OutboxWrite {
+  /** CTEs run before the write (`name as (…), …`); the write may read them. */
+  before?: string
+  /** The data-modifying statement, with `returning`: its rows are the result. */
+  write: string
+  params: unknown[]
+  /** Inserted only if the write returned a row, so a conditional write that missed records nothing. */
+  events: readonly LibraryEvent[]
+  /** An event already recorded under its id is left alone (events that arrive from outside). */
+  ignoreRecorded?: boolean
+  /** Events published in the same batch ahead of these: they do not hold these back. */
+  publishedAhead?: readonly string[]
+}
+
+/**
+ * A write and its outbox rows as one statement: one round trip, one transaction. The result also
+ * says which of the inserted events are ready for delivery (see `Written`); the check runs on the
+ * statement's snapshot, in which none of the rows it inserts are visible yet.
+ */
+export const withOutbox = (w: OutboxWrite): Statement => {
+  const n = w.params.length + 1
+  const ahead = n + 1
+  return {
+    text: `with ${w.before ? `${w.before},` : ''}
+      w as (${w.write}),
+      o as (${insertRows(n, 'exists (select 1 from w)', w.ignoreRecorded ? 'on conflict (event_id) do nothing' : '')}
+            returning id, event_id, entity_key)
+      select w.*,
+             (select coalesce(array_agg(o.event_id::text order by o.id), '{}')
+                from o
+               where not exists (select 1 from outbox p
+                                  where p.entity_key = o.entity_key and p.delivered_at is null and p.id < o.id
+                                    and p.event_id <> all($${ahead}::uuid[]))
+             ) as outbox_ready
+        from w`,
+    params: [...w.params, outboxRows(w.events), [...(w.publishedAhead ?? [])]],
   }
+}
+
+export const runWithOutbox = async <R>(db: Queryable, w: OutboxWrite): Promise<Written<R>> => {
+  const statement = withOutbox(w)
+  const { rows } = await db.query<R & { outbox_ready: string[] }>(statement.text, statement.params)
+  const ready = rows[0]?.outbox_ready ?? []
+  return { rows: rows.map(({ outbox_ready: _, ...row }) => row as R), ready }
 }
 
 export interface OutboxRow {
@@ -92,7 +158,10 @@ export const claimDue = (pool: Pool, options: ClaimOptions): Promise<OutboxRow[]
     return deliverable
   })
 
-export const markDelivered = async (db: Db, acks: readonly { id: string; seq: number }[]): Promise<void> => {
+export const markDelivered = async (
+  db: Queryable,
+  acks: readonly { id: string; seq: number }[],
+): Promise<void> => {
   if (acks.length === 0) return
   await db.query(
     `update outbox o
@@ -103,8 +172,47 @@ export const markDelivered = async (db: Db, acks: readonly { id: string; seq: nu
   )
 }
 
+export type Published = { event_id: string } & ({ seq: number } | { error: string; delayMs: number })
+
+/**
+ * Records what the bridge answered for events the post-commit delivery published, in one
+ * statement: acked events are marked delivered, the others get their error and a retry time for
+ * the drain. An acked event is not marked while an older event of its entity_key, other than
+ * those acked with it, is still undelivered: the drain then delivers both in order (JetStream
+ * drops the repeat by its id).
+ */
+export const recordPublished = async (db: Queryable, outcomes: readonly Published[]): Promise<number> => {
+  if (outcomes.length === 0) return 0
+  const acked = outcomes.flatMap((o) => ('seq' in o ? [o.event_id] : []))
+  const { rowCount } = await db.query(
+    `update outbox o
+        set delivered_at = case when x.seq is null then null else now() end,
+            stream_seq = x.seq,
+            last_error = x.error,
+            attempts = o.attempts + 1,
+            next_attempt_at = case when x.seq is null
+                                   then now() + x.delay_ms * interval '1 millisecond'
+                                   else o.next_attempt_at end
+       from unnest($1::uuid[], $2::bigint[], $3::text[], $4::int[]) as x(event_id, seq, error, delay_ms)
+      where o.event_id = x.event_id
+        and o.delivered_at is null
+        and (x.seq is null
+             or not exists (select 1 from outbox p
+                             where p.entity_key = o.entity_key and p.delivered_at is null and p.id < o.id
+                               and p.event_id <> all($5::uuid[])))`,
+    [
+      outcomes.map((o) => o.event_id),
+      outcomes.map((o) => ('seq' in o ? o.seq : null)),
+      outcomes.map((o) => ('seq' in o ? null : o.error.slice(0, 1_000))),
+      outcomes.map((o) => ('seq' in o ? 0 : Math.round(o.delayMs))),
+      acked,
+    ],
+  )
+  return rowCount ?? 0
+}
+
 export const markFailed = async (
-  db: Db,
+  db: Queryable,
   failures: readonly { id: string; delayMs: number; error: string }[],
 ): Promise<void> => {
   if (failures.length === 0) return
@@ -119,23 +227,4 @@ export const markFailed = async (
       failures.map((f) => f.error.slice(0, 1_000)),
     ],
   )
-}
-
-export interface OutboxStats {
-  pending: number
-  oldest_pending_age_seconds: number | null
-}
-
-export const outboxStats = async (db: Db): Promise<OutboxStats> => {
-  const { rows } = await db.query<{ pending: number; oldest: number | null }>(
-    `select count(*)::int as pending,
-            extract(epoch from now() - min(created_at))::float8 as oldest
-       from outbox
-      where delivered_at is null`,
-  )
-  const row = rows[0]
-  return {
-    pending: row?.pending ?? 0,
-    oldest_pending_age_seconds: row?.oldest == null ? null : Math.round(row.oldest * 1000) / 1000,
-  }
 }

@@ -2,21 +2,26 @@ import { neonConfig, Pool, type PoolClient } from '@neondatabase/serverless'
 import type { Config } from '../env'
 
 /**
- * Points the Neon driver at a plain WebSocket→TCP relay (see scripts/lib/pg-ws-relay.ts) instead of
- * Neon's proxy. The relay only ever connects to the Postgres it was started for, so the address
- * query parameter is informational.
+ * Points the Neon driver at the local endpoint (see scripts/lib/pg-ws-relay.ts) instead of Neon:
+ * SQL over HTTP at `POST /sql` and the WebSocket→TCP relay on the same port. It only ever connects
+ * to the Postgres it was started for, so the address query parameter is informational.
  */
-const useLocalRelay = (proxy: string) => {
-  const base = proxy.replace(/\/$/, '')
+export const useLocalEndpoint = (proxy: string) => {
+  const base = proxy.replace(/^wss?:\/\//, '').replace(/\/$/, '')
+  neonConfig.fetchEndpoint = () => `http://${base}/sql`
   neonConfig.wsProxy = (host, port) => `${base}/v2?address=${host}:${port}`
   neonConfig.useSecureWebSocket = false
   neonConfig.pipelineTLS = false
   neonConfig.pipelineConnect = false
 }
 
-/** A Pool lives for one request or one scheduled run only: Workers cannot share sockets across them. */
+/**
+ * A Pool lives for one request or one scheduled run only: Workers cannot share sockets across them.
+ * Only for interactive transactions (the Cron drain's claims, inbound webhooks); everything else
+ * goes over HTTP (see sql.ts).
+ */
 export const createPool = (config: Pick<Config, 'DATABASE_URL' | 'PG_WS_PROXY'>): Pool => {
-  if (config.PG_WS_PROXY) useLocalRelay(config.PG_WS_PROXY.replace(/^wss?:\/\//, ''))
+  if (config.PG_WS_PROXY) useLocalEndpoint(config.PG_WS_PROXY)
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: 2, connectionTimeoutMillis: 5_000 })
   // An idle client whose socket drops (e.g. while the pool ends) is discarded by the pool; without a
   // listener the error event would surface as an uncaught exception.
@@ -24,9 +29,14 @@ export const createPool = (config: Pick<Config, 'DATABASE_URL' | 'PG_WS_PROXY'>)
   return pool
 }
 
-export type Db = Pool | PoolClient
+/** The request's Db (its pool opened on first use) or a Pool of a scheduled run. */
+export type PoolSource = Pool | { pool(): Pool }
 
-export const withTransaction = async <T>(pool: Pool, fn: (tx: PoolClient) => Promise<T>): Promise<T> => {
+export const withTransaction = async <T>(
+  source: PoolSource,
+  fn: (tx: PoolClient) => Promise<T>,
+): Promise<T> => {
+  const pool = source instanceof Pool ? source : source.pool()
   const client = await pool.connect()
   let broken = false
   try {

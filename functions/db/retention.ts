@@ -1,8 +1,8 @@
-import type { Db } from './pool'
+import type { Queryable } from './sql'
 
 /** Deletes up to `limit` webhook receipts received more than `olderThanSeconds` ago; returns how many. */
 export const pruneWebhookReceipts = async (
-  db: Db,
+  db: Queryable,
   olderThanSeconds: number,
   limit: number,
 ): Promise<number> => {
@@ -21,7 +21,11 @@ export const pruneWebhookReceipts = async (
 }
 
 /** Deletes up to `limit` outbox rows delivered more than `olderThanDays` ago; pending rows are never touched. */
-export const pruneDeliveredOutbox = async (db: Db, olderThanDays: number, limit: number): Promise<number> => {
+export const pruneDeliveredOutbox = async (
+  db: Queryable,
+  olderThanDays: number,
+  limit: number,
+): Promise<number> => {
   const { rowCount } = await db.query(
     `delete from outbox
       where id in (select id
@@ -37,7 +41,7 @@ export const pruneDeliveredOutbox = async (db: Db, olderThanDays: number, limit:
 
 /** Deletes up to `limit` answered Idempotency-Key records completed more than `olderThanHours` ago. */
 export const pruneIdempotencyKeys = async (
-  db: Db,
+  db: Queryable,
   olderThanHours: number,
   limit: number,
 ): Promise<number> => {

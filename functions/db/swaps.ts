@@ -1,6 +1,7 @@
-import type { PoolClient } from '@neondatabase/serverless'
+import type { LibraryEvent } from '../../shared/events'
+import { runWithOutbox, type Written } from './outbox'
 import { toPage } from './page'
-import type { Db } from './pool'
+import type { Queryable, Statement } from './sql'
 
 export const SWAP_STATUSES = [
   'pending',
@@ -47,12 +48,32 @@ export interface NewSwap {
   actor: string
 }
 
-export const insertSwap = async (tx: PoolClient, swap: NewSwap): Promise<SwapRow> => {
-  const { rows } = await tx.query<SwapRow>(
-    `insert into swaps (id, from_entity_id, to_entity_id, reason, initiated_by, validate_only, actor)
-     values ($1, $2, $3, $4, $5, $6, $7)
-     returning ${COLUMNS}`,
-    [
+export interface KeyClaim {
+  actor: string
+  key: string
+  requestHash: string
+}
+
+/**
+ * Records the swap and its events in one statement, claiming the Idempotency-Key (if any) for it
+ * in the same one. No rows: another request holds the key (see `getIdempotencyKey`).
+ */
+export const insertSwap = (
+  db: Queryable,
+  swap: NewSwap,
+  claim: KeyClaim | undefined,
+  events: readonly LibraryEvent[],
+): Promise<Written<SwapRow>> =>
+  runWithOutbox<SwapRow>(db, {
+    before: `k as (insert into swap_idempotency_keys (actor, key, request_hash, swap_id)
+                   select $8::text, $9::text, $10::text, $1::uuid where $9::text is not null
+                   on conflict (actor, key) do nothing
+                   returning 1)`,
+    write: `insert into swaps (id, from_entity_id, to_entity_id, reason, initiated_by, validate_only, actor)
+            select $1::uuid, $2::uuid, $3::uuid, $4::text, $5::text, $6::boolean, $7::text
+             where $9::text is null or exists (select 1 from k)
+            returning ${COLUMNS}`,
+    params: [
       swap.id,
       swap.from_entity_id,
       swap.to_entity_id,
@@ -60,20 +81,15 @@ export const insertSwap = async (tx: PoolClient, swap: NewSwap): Promise<SwapRow
       swap.initiated_by,
       swap.validate_only,
       swap.actor,
+      claim?.actor ?? null,
+      claim?.key ?? null,
+      claim?.requestHash ?? null,
     ],
-  )
-  return rows[0]!
-}
+    events,
+  })
 
-export const getSwap = async (
-  db: Db,
-  id: string,
-  options: { forUpdate?: boolean } = {},
-): Promise<SwapRow | null> => {
-  const { rows } = await db.query<SwapRow>(
-    `select ${COLUMNS} from swaps where id = $1 ${options.forUpdate ? 'for update' : ''}`,
-    [id],
-  )
+export const getSwap = async (db: Queryable, id: string): Promise<SwapRow | null> => {
+  const { rows } = await db.query<SwapRow>(`select ${COLUMNS} from swaps where id = $1`, [id])
   return rows[0] ?? null
 }
 
@@ -85,30 +101,57 @@ export interface SwapOutcome {
   executor_response?: Record<string, unknown> | null
 }
 
-export const settleSwap = async (tx: PoolClient, id: string, outcome: SwapOutcome): Promise<SwapRow> => {
-  const { rows } = await tx.query<SwapRow>(
-    `update swaps
-        set status = $2,
-            message = $3,
-            error_code = $4,
-            validation_results = coalesce($5::jsonb, validation_results),
-            executor_response = coalesce($6::jsonb, executor_response),
-            updated_at = now(),
-            settled_at = case when $2 in ('pending', 'unknown') then null else now() end,
-            rolled_back_at = case when $2 = 'rolled_back' then now() else rolled_back_at end
-      where id = $1
-      returning ${COLUMNS}`,
-    [
-      id,
+export interface KeyAnswer {
+  actor: string
+  key: string
+  statusCode: number
+  response: unknown
+}
+
+/**
+ * Settles the swap, if it is still in one of `from`, with its events, and stores the answer under
+ * the Idempotency-Key whatever the swap's state: one statement. No rows: the swap had moved on.
+ */
+export const settleSwap = (
+  db: Queryable,
+  move: { id: string; from: readonly SwapStatus[] },
+  outcome: SwapOutcome,
+  events: readonly LibraryEvent[],
+  options: { answer?: KeyAnswer; ignoreRecorded?: boolean; publishedAhead?: readonly string[] } = {},
+): Promise<Written<SwapRow>> =>
+  runWithOutbox<SwapRow>(db, {
+    before: `k as (update swap_idempotency_keys
+                      set status_code = $10::int, response = $11::jsonb, completed_at = now()
+                    where $9::text is not null and actor = $8::text and key = $9::text
+                    returning 1)`,
+    write: `update swaps
+               set status = $2,
+                   message = $3,
+                   error_code = $4,
+                   validation_results = coalesce($5::jsonb, validation_results),
+                   executor_response = coalesce($6::jsonb, executor_response),
+                   updated_at = now(),
+                   settled_at = case when $2 in ('pending', 'unknown') then null else now() end,
+                   rolled_back_at = case when $2 = 'rolled_back' then now() else rolled_back_at end
+             where id = $1 and status = any($7::text[])
+            returning ${COLUMNS}`,
+    params: [
+      move.id,
       outcome.status,
       outcome.message,
       outcome.error_code,
       outcome.validation_results == null ? null : JSON.stringify(outcome.validation_results),
       outcome.executor_response == null ? null : JSON.stringify(outcome.executor_response),
+      [...move.from],
+      options.answer?.actor ?? null,
+      options.answer?.key ?? null,
+      options.answer?.statusCode ?? null,
+      options.answer === undefined ? null : JSON.stringify(options.answer.response),
     ],
-  )
-  return rows[0]!
-}
+    events,
+    ignoreRecorded: options.ignoreRecorded,
+    publishedAhead: options.publishedAhead,
+  })
 
 export interface SwapFilters {
   status?: SwapStatus
@@ -118,7 +161,7 @@ export interface SwapFilters {
 }
 
 export const listSwaps = async (
-  db: Db,
+  db: Queryable,
   filters: SwapFilters,
 ): Promise<{ rows: SwapRow[]; nextSeq: string | null }> => {
   const { rows } = await db.query<SwapRow>(
@@ -140,43 +183,23 @@ export interface IdempotencyRecord {
   response: unknown
 }
 
-/** Claims the key for this request; null when another request holds it (that one is returned by `getIdempotencyKey`). */
-export const claimIdempotencyKey = async (
-  tx: PoolClient,
-  actor: string,
-  key: string,
-  requestHash: string,
-): Promise<boolean> => {
-  const { rowCount } = await tx.query(
-    `insert into swap_idempotency_keys (actor, key, request_hash) values ($1, $2, $3)
-     on conflict (actor, key) do nothing`,
-    [actor, key, requestHash],
-  )
-  return rowCount === 1
-}
+export const idempotencyKeyQuery = (actor: string, key: string): Statement => ({
+  text: `select request_hash, swap_id, status_code, response from swap_idempotency_keys where actor = $1 and key = $2`,
+  params: [actor, key],
+})
 
 export const getIdempotencyKey = async (
-  db: Db,
+  db: Queryable,
   actor: string,
   key: string,
 ): Promise<IdempotencyRecord | null> => {
-  const { rows } = await db.query<IdempotencyRecord>(
-    `select request_hash, swap_id, status_code, response from swap_idempotency_keys where actor = $1 and key = $2`,
-    [actor, key],
-  )
+  const q = idempotencyKeyQuery(actor, key)
+  const { rows } = await db.query<IdempotencyRecord>(q.text, q.params)
   return rows[0] ?? null
 }
 
-export const attachIdempotencySwap = async (tx: PoolClient, actor: string, key: string, swapId: string) => {
-  await tx.query(`update swap_idempotency_keys set swap_id = $3 where actor = $1 and key = $2`, [
-    actor,
-    key,
-    swapId,
-  ])
-}
-
 export const completeIdempotencyKey = async (
-  tx: PoolClient,
+  tx: Queryable,
   actor: string,
   key: string,
   statusCode: number,
@@ -192,7 +215,7 @@ export const completeIdempotencyKey = async (
 
 /** Marks up to `limit` swaps pending for longer than `olderThanMs` as unknown; returns their ids. */
 export const expirePendingSwaps = async (
-  tx: PoolClient,
+  tx: Queryable,
   olderThanMs: number,
   outcome: { message: string; error_code: string },
   limit: number,
@@ -221,7 +244,7 @@ export interface UnfinishedIdempotencyKey {
 
 /** Idempotency keys claimed more than `olderThanMs` ago whose request never stored a response. */
 export const lockUnfinishedIdempotencyKeys = async (
-  tx: PoolClient,
+  tx: Queryable,
   olderThanMs: number,
   limit: number,
 ): Promise<UnfinishedIdempotencyKey[]> => {

@@ -1,4 +1,4 @@
-import type { Db } from './pool'
+import type { Queryable } from './sql'
 
 export interface ReceiptKey {
   source: string
@@ -12,7 +12,7 @@ export type Claim = { claimed: true } | { claimed: false; status: number; body: 
  * same id waits on the primary key until this transaction ends: after a commit it sees the stored
  * response, after a rollback it wins the claim itself.
  */
-export const claimReceipt = async (db: Db, key: ReceiptKey & { type: string }): Promise<Claim> => {
+export const claimReceipt = async (db: Queryable, key: ReceiptKey & { type: string }): Promise<Claim> => {
   const inserted = await db.query(
     `insert into webhook_receipts (source, webhook_id, webhook_type) values ($1, $2, $3)
      on conflict (source, webhook_id) do nothing
@@ -29,7 +29,7 @@ export const claimReceipt = async (db: Db, key: ReceiptKey & { type: string }): 
 }
 
 export const recordResponse = async (
-  db: Db,
+  db: Queryable,
   key: ReceiptKey & { status: number; body: unknown },
 ): Promise<void> => {
   await db.query(

@@ -31,11 +31,22 @@ const findKey = async (keys: readonly ApiKeyEntry[], presented: string): Promise
 const unauthorized = (message: string) =>
   new HttpError(401, 'unauthorized', message, undefined, { 'WWW-Authenticate': 'Bearer realm="library"' })
 
+const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/
+
+/** The API key an Authorization header carries, if it is a known one. */
+export const presentedKey = async (
+  keys: readonly ApiKeyEntry[],
+  header: string | undefined,
+): Promise<ApiKeyEntry | undefined> => {
+  const match = header === undefined ? null : BEARER.exec(header.trim())
+  return match ? findKey(keys, match[1]!) : undefined
+}
+
 /** Safe methods need `read`, everything else `write`. The key's name becomes the actor. */
 export const requireApiKey = (): MiddlewareHandler<HonoEnv> =>
   async function requireApiKey(c, next) {
     const header = c.req.header('authorization')
-    const match = header === undefined ? null : /^Bearer ([\x21-\x7e]{1,512})$/.exec(header.trim())
+    const match = header === undefined ? null : BEARER.exec(header.trim())
     if (!match)
       throw unauthorized(header === undefined ? 'An API key is required' : 'Malformed Authorization header')
     const key = await findKey(c.var.config.API_KEYS, match[1]!)

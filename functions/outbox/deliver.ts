@@ -1,6 +1,8 @@
 import type { Pool } from '@neondatabase/serverless'
 import { backoffDelay } from '../../shared/backoff'
-import { claimDue, markDelivered, markFailed } from '../db/outbox'
+import type { LibraryEvent } from '../../shared/events'
+import { claimDue, markDelivered, markFailed, type Published, recordPublished } from '../db/outbox'
+import type { Queryable } from '../db/sql'
 import { log } from '../log'
 import { type BridgeConfig, publishBatch } from './bridge-client'
 
@@ -21,8 +23,37 @@ export interface DeliveryReport {
 const BACKOFF = { initialMs: 5_000, maxMs: 15 * 60_000, factor: 2, jitter: 0.2 }
 
 /**
- * The one delivery path for outbox rows, used after a commit and by the Cron Trigger: claim due
- * rows, post them to the bridge as one batch, record the stream sequence of each ack, and push
+ * After a commit: publishes the events the request produced (in memory, in order) as one batch,
+ * then records the outcome in one statement (see `recordPublished`). Only events that no older
+ * undelivered event of their entity held back at commit may be passed here; the rest wait for
+ * the drain.
+ */
+export const deliverCommitted = async (
+  db: Queryable,
+  bridge: BridgeConfig,
+  events: readonly LibraryEvent[],
+): Promise<DeliveryReport> => {
+  if (events.length === 0) return { delivered: 0, failed: 0 }
+  const outcomes = await publishBatch(bridge, events)
+  const published: Published[] = outcomes.map((o) =>
+    'seq' in o
+      ? { event_id: o.event_id, seq: o.seq }
+      : { event_id: o.event_id, error: o.error, delayMs: backoffDelay(0, BACKOFF) },
+  )
+  await recordPublished(db, published)
+  const failed = published.filter((p) => 'error' in p)
+  if (failed.length > 0)
+    log.warn('outbox delivery incomplete', {
+      delivered: published.length - failed.length,
+      failed: failed.length,
+      error: (failed[0] as { error: string }).error,
+    })
+  return { delivered: published.length - failed.length, failed: failed.length }
+}
+
+/**
+ * The claim/lease path, used by the Cron Trigger (and after a commit whose events' order is not
+ * known, e.g. inbound webhooks): claim due rows, post them to the bridge as one batch, record the stream sequence of each ack, and push
  * each failed row out with exponential backoff.
  */
 export const deliverOutbox = async (pool: Pool, options: DeliveryOptions): Promise<DeliveryReport> => {

@@ -46,23 +46,23 @@ const transition = (action: keyof typeof ACTION_BODIES) => async (c: Context<Hon
   const details: TransitionDetails = await parseJsonBody(c, ACTION_BODIES[action], {
     allowEmpty: action === 'complete',
   })
-  const { value, events } = await transitionDeployment(c.var.db, id, action, details, {
+  const { value, events, ready } = await transitionDeployment(c.var.db, id, action, details, {
     actor: c.var.actor,
     requestId: c.var.requestId,
   })
-  dispatchEvents(c, events)
+  dispatchEvents(c, events, ready)
   return c.json(deploymentView(value))
 }
 
 export const deploymentRoutes = new Hono<HonoEnv>()
   .post('/', async (c) => {
     const body = await parseJsonBody(c, StartDeploymentBody)
-    const { value, events } = await startDeployment(
+    const { value, events, ready } = await startDeployment(
       c.var.db,
       { ...body, entity_id: body.entity_id.toLowerCase() },
       { actor: c.var.actor, requestId: c.var.requestId },
     )
-    dispatchEvents(c, events)
+    dispatchEvents(c, events, ready)
     return c.json(deploymentView(value), 201, { location: `/api/v1/deployments/${value.id}` })
   })
   .get('/', async (c) => {

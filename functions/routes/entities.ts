@@ -51,11 +51,11 @@ export const ValidateEntityBody = v.strictObject({})
 export const entityRoutes = new Hono<HonoEnv>()
   .post('/', async (c) => {
     const body = await parseJsonBody(c, CreateEntityBody)
-    const { value, events } = await registerEntity(c.var.db, body, {
+    const { value, events, ready } = await registerEntity(c.var.db, body, {
       actor: c.var.actor,
       requestId: c.var.requestId,
     })
-    dispatchEvents(c, events)
+    dispatchEvents(c, events, ready)
     return c.json(entityView(value), 201, { location: `/api/v1/entities/${value.id}` })
   })
   .get('/', async (c) => {
@@ -81,31 +81,31 @@ export const entityRoutes = new Hono<HonoEnv>()
   .patch('/:id', async (c) => {
     const id = uuidParam(c, 'id')
     const patch = await parseJsonBody(c, UpdateEntityBody)
-    const { value, events } = await changeEntity(c.var.db, id, patch, {
+    const { value, events, ready } = await changeEntity(c.var.db, id, patch, {
       actor: c.var.actor,
       requestId: c.var.requestId,
     })
-    dispatchEvents(c, events)
+    dispatchEvents(c, events, ready)
     return c.json(entityView(value))
   })
   .delete('/:id', async (c) => {
     const id = uuidParam(c, 'id')
     const { reason } = await parseJsonBody(c, DeleteEntityBody, { allowEmpty: true })
-    const { value, events } = await deleteEntity(c.var.db, id, reason, {
+    const { value, events, ready } = await deleteEntity(c.var.db, id, reason, {
       actor: c.var.actor,
       requestId: c.var.requestId,
     })
-    dispatchEvents(c, events)
+    dispatchEvents(c, events, ready)
     return c.json(entityView(value))
   })
   .post('/:id/validate', async (c) => {
     const id = uuidParam(c, 'id')
     await parseJsonBody(c, ValidateEntityBody, { allowEmpty: true })
-    const { value, events } = await runValidation(c.var.db, id, {
+    const { value, events, ready } = await runValidation(c.var.db, id, {
       actor: c.var.actor,
       requestId: c.var.requestId,
     })
-    dispatchEvents(c, events)
+    dispatchEvents(c, events, ready)
     return c.json({
       entity_id: id,
       valid: value.valid,

@@ -1,14 +1,14 @@
-import type { Pool } from '@neondatabase/serverless'
 import { Hono } from 'hono'
 import * as v from 'valibot'
-import { listComponentHealth } from '../db/component-health'
-import { ping } from '../db/health'
-import { outboxStats } from '../db/outbox'
-import { createPool } from '../db/pool'
+import { readDatabaseHealth } from '../db/health'
+import { createDb } from '../db/sql'
 import { type Config, type HonoEnv, parseBindings } from '../env'
+import { presentedKey } from '../middleware/api-key'
 import { probeBridge } from '../outbox/bridge-client'
 
 const PROBE_TIMEOUT_MS = 2_000
+/** How long an isolate answers `/health/detailed` from its last check. */
+const SNAPSHOT_TTL_MS = 2_000
 
 const BridgeDetailed = v.object({
   nats: v.object({ state: v.string(), reconnects: v.optional(v.number()) }),
@@ -33,15 +33,16 @@ const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
     )
   })
 
-const checkDatabase = async (pool: Pool) => {
+/** One statement over HTTP: never a Pool, whoever asks. */
+const checkDatabase = async (config: Config) => {
   const started = Date.now()
   try {
-    await withTimeout(ping(pool), PROBE_TIMEOUT_MS * 2)
-    const rtt = Date.now() - started
-    const outbox = await withTimeout(outboxStats(pool), PROBE_TIMEOUT_MS * 2)
-    const components = await withTimeout(listComponentHealth(pool), PROBE_TIMEOUT_MS * 2)
+    const { outbox, components } = await withTimeout(
+      readDatabaseHealth(createDb(config)),
+      PROBE_TIMEOUT_MS * 2,
+    )
     return {
-      database: { status: 'ok' as const, rtt_ms: rtt },
+      database: { status: 'ok' as const, rtt_ms: Date.now() - started },
       outbox: { status: 'ok' as const, ...outbox },
       components,
     }
@@ -82,6 +83,67 @@ const checkBridge = async (config: Config) => {
   }
 }
 
+const check = async (config: Config) => {
+  const [db, bridge] = await Promise.all([checkDatabase(config), checkBridge(config)])
+  const degradedComponents = db.components.filter((component) => component.degraded)
+  const healthy =
+    db.database.status === 'ok' &&
+    bridge.bridge.ready &&
+    bridge.nats.status === 'connected' &&
+    degradedComponents.length === 0
+  return {
+    status: healthy ? ('ok' as const) : ('degraded' as const),
+    database: db.database,
+    bridge: bridge.bridge,
+    nats: bridge.nats,
+    outbox: db.outbox,
+    // reported by monitoring webhooks (health.degraded / health.recovered)
+    components: db.components,
+    degraded_components: degradedComponents.map((component) => component.component),
+  }
+}
+
+type Report = Awaited<ReturnType<typeof check>>
+
+interface Snapshot {
+  report?: Report
+  at: number
+  refreshing?: Promise<Report>
+}
+
+/** Per isolate, per database and bridge (tests run several configurations in one isolate). */
+const snapshots = new Map<string, Snapshot>()
+const MAX_SNAPSHOTS = 32
+
+/**
+ * The last report while it is fresh; otherwise one check (single flight: callers arriving while it
+ * runs share it). Anonymous callers cost at most one database statement and two bridge probes per
+ * isolate every SNAPSHOT_TTL_MS, however many they are. A caller with an API key gets a check of
+ * its own, begun after its call (e.g. to see the effect of its own webhook).
+ */
+const detailedReport = (config: Config, fresh: boolean): Promise<Report> => {
+  const key = `${config.DATABASE_URL} ${config.PG_WS_PROXY ?? ''} ${config.BRIDGE_URL}`
+  let snapshot = snapshots.get(key)
+  if (!snapshot) {
+    if (snapshots.size >= MAX_SNAPSHOTS) snapshots.clear()
+    snapshot = { at: 0 }
+    snapshots.set(key, snapshot)
+  }
+  const current = snapshot
+  if (fresh) return check(config)
+  if (current.report && Date.now() - current.at < SNAPSHOT_TTL_MS) return Promise.resolve(current.report)
+  current.refreshing ??= check(config)
+    .then((report) => {
+      current.report = report
+      current.at = Date.now()
+      return report
+    })
+    .finally(() => {
+      current.refreshing = undefined
+    })
+  return current.refreshing
+}
+
 export const healthRoutes = new Hono<HonoEnv>()
   .get('/', (c) => c.json({ status: 'ok' }))
   /** Database, bridge and NATS state and the outbox backlog: statuses, timings and counts only. */
@@ -93,26 +155,6 @@ export const healthRoutes = new Hono<HonoEnv>()
         environment: { status: 'invalid', bindings: issues.map((i) => i.binding) },
       })
     }
-    const pool = createPool(config)
-    try {
-      const [db, bridge] = await Promise.all([checkDatabase(pool), checkBridge(config)])
-      const degradedComponents = db.components.filter((component) => component.degraded)
-      const healthy =
-        db.database.status === 'ok' &&
-        bridge.bridge.ready &&
-        bridge.nats.status === 'connected' &&
-        degradedComponents.length === 0
-      return c.json({
-        status: healthy ? 'ok' : 'degraded',
-        database: db.database,
-        bridge: bridge.bridge,
-        nats: bridge.nats,
-        outbox: db.outbox,
-        // reported by monitoring webhooks (health.degraded / health.recovered)
-        components: db.components,
-        degraded_components: degradedComponents.map((component) => component.component),
-      })
-    } finally {
-      c.executionCtx.waitUntil(pool.end().catch(() => {}))
-    }
+    const fresh = (await presentedKey(config.API_KEYS, c.req.header('authorization'))) !== undefined
+    return c.json(await detailedReport(config, fresh))
   })

@@ -80,8 +80,9 @@ export const swapRoutes = new Hono<HonoEnv>()
     const { config } = c.var
     const command = commandFor(start.swap, 'execute', config.SWAP_TIMEOUT_MS)
     const outcome = await relaySwapCommand(config, command, config.SWAP_TIMEOUT_MS, ctx.requestId)
-    const { reply, events } = await finishSwap(c.var.db, start.swap, outcome, ctx, key)
-    dispatchEvents(c, [...start.events, ...events])
+    const finished = await finishSwap(c.var.db, start.swap, outcome, ctx, key, start.ready)
+    dispatchEvents(c, [...start.events, ...finished.events], [...start.ready, ...finished.ready])
+    const { reply } = finished
     return send(c, reply)
   })
   .get('/', async (c) => {
@@ -109,7 +110,7 @@ export const swapRoutes = new Hono<HonoEnv>()
     const { config } = c.var
     const command = commandFor(swap, 'rollback', config.SWAP_TIMEOUT_MS, reason)
     const outcome = await relaySwapCommand(config, command, config.SWAP_TIMEOUT_MS, ctx.requestId)
-    const { reply, events } = await finishRollback(c.var.db, swap, outcome, reason, ctx)
-    dispatchEvents(c, events)
+    const { reply, events, ready } = await finishRollback(c.var.db, swap, outcome, reason, ctx)
+    dispatchEvents(c, events, ready)
     return send(c, reply)
   })

@@ -1,14 +1,12 @@
-import type { Pool, PoolClient } from '@neondatabase/serverless'
 import type { Environment } from '../../shared/domain'
 import { createEvent, type LibraryEvent } from '../../shared/events'
 import { HttpError } from '../../shared/http-error'
 import { type DeploymentRow, getDeployment, insertDeployment, setDeploymentStatus } from '../db/deployments'
-import { getEntity } from '../db/entities'
-import { insertEvents } from '../db/outbox'
-import { withTransaction } from '../db/pool'
+import type { Queryable } from '../db/sql'
 import { type DeploymentAction, nextStatus, TRANSITIONS } from '../domain/deployment-state'
 import { type ActionContext, eventMetadata } from './context'
-import { type Changed, entityDeleted, entityNotFound } from './entities'
+import { type Changed, liveEntity } from './entities'
+import { untilApplied } from './optimistic'
 
 export const deploymentNotFound = (id: string) =>
   new HttpError(404, 'deployment_not_found', `No deployment with id ${id}`, { deployment_id: id })
@@ -19,37 +17,44 @@ export interface StartInput {
   version?: string
 }
 
-export const startDeployment = (pool: Pool, input: StartInput, ctx: ActionContext) =>
-  withTransaction(pool, async (tx): Promise<Changed<DeploymentRow>> => {
-    // locked so that a concurrent delete cannot slip in between the check and the insert
-    const entity = await getEntity(tx, input.entity_id, { forUpdate: true })
-    if (!entity) throw entityNotFound(input.entity_id)
-    if (entity.status === 'deleted') throw entityDeleted(input.entity_id)
-    if (input.version !== undefined && input.version !== entity.version) {
-      throw new HttpError(
-        409,
-        'version_mismatch',
-        `Entity ${entity.id} is version ${entity.version}, not ${input.version}`,
-        { entity_version: entity.version, requested_version: input.version },
+export const startDeployment = (db: Queryable, input: StartInput, ctx: ActionContext) =>
+  untilApplied(
+    async (): Promise<Changed<DeploymentRow> | undefined> => {
+      const entity = await liveEntity(db, input.entity_id)
+      if (input.version !== undefined && input.version !== entity.version) {
+        throw new HttpError(
+          409,
+          'version_mismatch',
+          `Entity ${entity.id} is version ${entity.version}, not ${input.version}`,
+          { entity_version: entity.version, requested_version: input.version },
+        )
+      }
+      const id = crypto.randomUUID()
+      const event = createEvent({
+        event_type: 'deployment.started',
+        entity_id: entity.id,
+        deployment_id: id,
+        data: { environment: input.environment, version: entity.version },
+        metadata: eventMetadata(ctx),
+      })
+      // the entity's version is part of the insert's condition: a delete or change meanwhile re-reads
+      const written = await insertDeployment(
+        db,
+        entity,
+        {
+          id,
+          entity_id: entity.id,
+          environment: input.environment,
+          version: entity.version,
+          started_by: ctx.actor,
+        },
+        [event],
       )
-    }
-    const deployment = await insertDeployment(tx, {
-      id: crypto.randomUUID(),
-      entity_id: entity.id,
-      environment: input.environment,
-      version: entity.version,
-      started_by: ctx.actor,
-    })
-    const event = createEvent({
-      event_type: 'deployment.started',
-      entity_id: entity.id,
-      deployment_id: deployment.id,
-      data: { environment: deployment.environment, version: deployment.version },
-      metadata: eventMetadata(ctx),
-    })
-    await insertEvents(tx, [event])
-    return { value: deployment, events: [event] }
-  })
+      const row = written.rows[0]
+      return row ? { value: row, events: [event], ready: written.ready } : undefined
+    },
+    { entity_id: input.entity_id },
+  )
 
 export interface TransitionDetails {
   /** Required by `fail`. */
@@ -86,44 +91,57 @@ const transitionEvent = (d: DeploymentRow, action: DeploymentAction, ctx: Action
 
 /**
  * Moves a deployment through its state machine and records the matching event in the same
- * transaction. Illegal transitions are a 409 naming the current state. Reusable by anything that
- * drives deployments (API routes, inbound webhooks).
+ * statement. Illegal transitions are a 409 naming the current state. Reusable by anything that
+ * drives deployments (API routes, inbound webhooks, inside their transaction).
  */
 export const transitionDeployment = (
-  pool: Pool,
+  db: Queryable,
   deploymentId: string,
   action: DeploymentAction,
   details: TransitionDetails,
   ctx: ActionContext,
-) => withTransaction(pool, (tx) => transitionDeploymentIn(tx, deploymentId, action, details, ctx))
+) =>
+  untilApplied(
+    async (): Promise<Changed<DeploymentRow> | undefined> => {
+      const current = await getDeployment(db, deploymentId)
+      if (!current) throw deploymentNotFound(deploymentId)
+      const to = nextStatus(current.status, action)
+      if (to === null) {
+        throw new HttpError(
+          409,
+          'invalid_transition',
+          `Cannot ${action} a deployment that is ${current.status}`,
+          { current_status: current.status, action, allowed_from: TRANSITIONS[action].from },
+        )
+      }
+      const at = new Date()
+      const change = {
+        error: action === 'fail' ? (details.error ?? 'unspecified') : undefined,
+        reason: action === 'rollback' ? (details.reason ?? 'unspecified') : undefined,
+      }
+      // the row as the update leaves it, for the event written with it
+      const next: DeploymentRow = {
+        ...current,
+        status: to,
+        error: change.error ?? current.error,
+        rollback_reason: change.reason ?? current.rollback_reason,
+        finished_at: to === 'completed' || to === 'failed' ? at : current.finished_at,
+      }
+      const event = transitionEvent(next, action, ctx)
+      const written = await setDeploymentStatus(
+        db,
+        { id: deploymentId, from: current.status, to, at },
+        change,
+        [event],
+      )
+      const row = written.rows[0]
+      return row ? { value: row, events: [event], ready: written.ready } : undefined
+    },
+    { deployment_id: deploymentId },
+  )
 
 /** The same transition inside a caller's transaction (e.g. with a webhook's replay record). */
-export const transitionDeploymentIn = async (
-  tx: PoolClient,
-  deploymentId: string,
-  action: DeploymentAction,
-  details: TransitionDetails,
-  ctx: ActionContext,
-): Promise<Changed<DeploymentRow>> => {
-  const current = await getDeployment(tx, deploymentId, { forUpdate: true })
-  if (!current) throw deploymentNotFound(deploymentId)
-  const to = nextStatus(current.status, action)
-  if (to === null) {
-    throw new HttpError(
-      409,
-      'invalid_transition',
-      `Cannot ${action} a deployment that is ${current.status}`,
-      { current_status: current.status, action, allowed_from: TRANSITIONS[action].from },
-    )
-  }
-  const deployment = await setDeploymentStatus(tx, deploymentId, to, {
-    error: action === 'fail' ? (details.error ?? 'unspecified') : undefined,
-    reason: action === 'rollback' ? (details.reason ?? 'unspecified') : undefined,
-  })
-  const event = transitionEvent(deployment, action, ctx)
-  await insertEvents(tx, [event])
-  return { value: deployment, events: [event] }
-}
+export const transitionDeploymentIn = transitionDeployment
 
 export const deploymentView = (d: DeploymentRow) => ({
   id: d.id,

@@ -1,4 +1,3 @@
-import type { Pool } from '@neondatabase/serverless'
 import { createEvent, type LibraryEvent } from '../../shared/events'
 import { HttpError } from '../../shared/http-error'
 import {
@@ -11,14 +10,17 @@ import {
   softDeleteEntity,
   updateEntity,
 } from '../db/entities'
-import { insertEvents } from '../db/outbox'
-import { withTransaction } from '../db/pool'
+import type { Written } from '../db/outbox'
+import type { Queryable } from '../db/sql'
 import { type RuleResult, validateEntity } from '../domain/validation-rules'
 import { type ActionContext, eventMetadata } from './context'
+import { untilApplied } from './optimistic'
 
 export interface Changed<T> {
   value: T
   events: LibraryEvent[]
+  /** Of `events`, the ids the post-commit delivery may publish (see `Written`). */
+  ready: readonly string[]
 }
 
 export const entityNotFound = (id: string) =>
@@ -27,31 +29,40 @@ export const entityNotFound = (id: string) =>
 export const entityDeleted = (id: string) =>
   new HttpError(409, 'entity_deleted', `Entity ${id} is deleted`, { entity_id: id, status: 'deleted' })
 
-/** Loads an entity for update inside a transaction; deleted entities are refused unless allowed. */
-const lockEntity = async (tx: Parameters<typeof getEntity>[0], id: string) => {
-  const entity = await getEntity(tx, id, { forUpdate: true })
+/** Reads an entity about to change; deleted entities are refused. */
+export const liveEntity = async (db: Queryable, id: string) => {
+  const entity = await getEntity(db, id)
   if (!entity) throw entityNotFound(id)
   if (entity.status === 'deleted') throw entityDeleted(id)
   return entity
 }
 
+/** The changed row, or undefined when a concurrent change moved the row on since it was read. */
+const applied = <T>(written: Written<EntityRow>, events: LibraryEvent[], value: (row: EntityRow) => T) => {
+  const row = written.rows[0]
+  return row ? { value: value(row), events, ready: written.ready } : undefined
+}
+
 export type RegisterInput = Omit<NewEntity, 'id' | 'created_by'>
 
-export const registerEntity = (pool: Pool, input: RegisterInput, ctx: ActionContext) =>
-  withTransaction(pool, async (tx): Promise<Changed<EntityRow>> => {
-    const entity = await insertEntity(tx, { id: crypto.randomUUID(), ...input, created_by: ctx.actor })
-    const event = createEvent({
-      event_type: 'entity.registered',
-      entity_id: entity.id,
-      entity_name: entity.name,
-      entity_type: entity.type,
-      version: entity.version,
-      data: { description: entity.description, status: entity.status, config: entity.config },
-      metadata: eventMetadata(ctx),
-    })
-    await insertEvents(tx, [event])
-    return { value: entity, events: [event] }
+export const registerEntity = async (
+  db: Queryable,
+  input: RegisterInput,
+  ctx: ActionContext,
+): Promise<Changed<EntityRow>> => {
+  const entity = { id: crypto.randomUUID(), ...input, created_by: ctx.actor }
+  const event = createEvent({
+    event_type: 'entity.registered',
+    entity_id: entity.id,
+    entity_name: entity.name,
+    entity_type: entity.type,
+    version: entity.version,
+    data: { description: entity.description, status: 'active', config: entity.config },
+    metadata: eventMetadata(ctx),
   })
+  const written = await insertEntity(db, entity, [event])
+  return { value: written.rows[0]!, events: [event], ready: written.ready }
+}
 
 const canonical = (value: unknown): string =>
   JSON.stringify(value, (_key, v: unknown) =>
@@ -61,59 +72,60 @@ const canonical = (value: unknown): string =>
   )
 
 /** Applies the fields that differ from the stored entity; no change, no event. */
-export const changeEntity = (pool: Pool, id: string, patch: EntityPatch, ctx: ActionContext) =>
-  withTransaction(pool, async (tx): Promise<Changed<EntityRow>> => {
-    const current = await lockEntity(tx, id)
-    const changes: Record<string, { from: unknown; to: unknown }> = {}
-    const effective: EntityPatch = {}
-    for (const field of ['description', 'config', 'metadata', 'status'] as const) {
-      const next = patch[field]
-      if (next === undefined || canonical(next) === canonical(current[field])) continue
-      changes[field] = { from: current[field], to: next }
-      Object.assign(effective, { [field]: next })
-    }
-    if (Object.keys(changes).length === 0) return { value: current, events: [] }
-    const entity = await updateEntity(tx, id, effective)
-    const event = createEvent({
-      event_type: 'entity.updated',
-      entity_id: id,
-      data: { changes, version: entity.version },
-      metadata: eventMetadata(ctx),
-    })
-    await insertEvents(tx, [event])
-    return { value: entity, events: [event] }
-  })
+export const changeEntity = (db: Queryable, id: string, patch: EntityPatch, ctx: ActionContext) =>
+  untilApplied(
+    async (): Promise<Changed<EntityRow> | undefined> => {
+      const current = await liveEntity(db, id)
+      const changes: Record<string, { from: unknown; to: unknown }> = {}
+      const effective: EntityPatch = {}
+      for (const field of ['description', 'config', 'metadata', 'status'] as const) {
+        const next = patch[field]
+        if (next === undefined || canonical(next) === canonical(current[field])) continue
+        changes[field] = { from: current[field], to: next }
+        Object.assign(effective, { [field]: next })
+      }
+      if (Object.keys(changes).length === 0) return { value: current, events: [], ready: [] }
+      const event = createEvent({
+        event_type: 'entity.updated',
+        entity_id: id,
+        data: { changes, version: current.version },
+        metadata: eventMetadata(ctx),
+      })
+      return applied(await updateEntity(db, current, effective, [event]), [event], (row) => row)
+    },
+    { entity_id: id },
+  )
 
-export const deleteEntity = (pool: Pool, id: string, reason: string | undefined, ctx: ActionContext) =>
-  withTransaction(pool, async (tx): Promise<Changed<EntityRow>> => {
-    await lockEntity(tx, id)
-    const entity = await softDeleteEntity(tx, id)
-    const event = createEvent({
-      event_type: 'entity.deleted',
-      entity_id: id,
-      data: { entity_name: entity.name, version: entity.version, ...(reason ? { reason } : {}) },
-      metadata: eventMetadata(ctx),
-    })
-    await insertEvents(tx, [event])
-    return { value: entity, events: [event] }
-  })
+export const deleteEntity = (db: Queryable, id: string, reason: string | undefined, ctx: ActionContext) =>
+  untilApplied(
+    async (): Promise<Changed<EntityRow> | undefined> => {
+      const current = await liveEntity(db, id)
+      const event = createEvent({
+        event_type: 'entity.deleted',
+        entity_id: id,
+        data: { entity_name: current.name, version: current.version, ...(reason ? { reason } : {}) },
+        metadata: eventMetadata(ctx),
+      })
+      return applied(await softDeleteEntity(db, current, [event]), [event], (row) => row)
+    },
+    { entity_id: id },
+  )
 
-export const runValidation = (pool: Pool, id: string, ctx: ActionContext) =>
-  withTransaction(
-    pool,
-    async (tx): Promise<Changed<{ entity: EntityRow; valid: boolean; results: RuleResult[] }>> => {
-      const current = await lockEntity(tx, id)
+export const runValidation = (db: Queryable, id: string, ctx: ActionContext) =>
+  untilApplied(
+    async (): Promise<Changed<{ entity: EntityRow; valid: boolean; results: RuleResult[] }> | undefined> => {
+      const current = await liveEntity(db, id)
       const { valid, results } = validateEntity(current)
-      const entity = await recordValidation(tx, id, valid, results)
       const event = createEvent({
         event_type: 'entity.validated',
         entity_id: id,
         data: { valid, results },
         metadata: eventMetadata(ctx),
       })
-      await insertEvents(tx, [event])
-      return { value: { entity, valid, results }, events: [event] }
+      const written = await recordValidation(db, current, valid, results, [event])
+      return applied(written, [event], (entity) => ({ entity, valid, results }))
     },
+    { entity_id: id },
   )
 
 export const entityView = (e: EntityRow) => ({

@@ -1,4 +1,3 @@
-import type { Pool } from '@neondatabase/serverless'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { createEvent, type LibraryEvent } from '../../shared/events'
 import { errorBody, HttpError } from '../../shared/http-error'
@@ -8,20 +7,20 @@ import {
   type SwapOutcomeEventType,
   swapOutcomeEventId,
 } from '../../shared/swap-execution'
-import { insertEvents } from '../db/outbox'
-import { isUniqueViolation, withTransaction } from '../db/pool'
+import { type EntityRow, entitiesQuery } from '../db/entities'
+import type { Db, Queryable } from '../db/sql'
 import {
-  attachIdempotencySwap,
-  claimIdempotencyKey,
-  completeIdempotencyKey,
   getIdempotencyKey,
   getSwap,
+  type IdempotencyRecord,
+  idempotencyKeyQuery,
   insertSwap,
   type SwapOutcome,
   type SwapRow,
+  type SwapStatus,
   settleSwap,
 } from '../db/swaps'
-import { evaluateSwap } from '../swaps/checks'
+import { judgeSwap, swapEntityIds } from '../swaps/checks'
 import type { RelayOutcome } from '../swaps/relay'
 import { type ActionContext, eventMetadata } from './context'
 
@@ -82,75 +81,89 @@ const requestHash = async (request: SwapRequest): Promise<string> => {
 }
 
 export type SwapStart =
-  | { kind: 'started'; swap: SwapRow; events: LibraryEvent[] }
+  | { kind: 'started'; swap: SwapRow; events: LibraryEvent[]; ready: readonly string[] }
   /** The key was used before and that request has finished: its reply is the answer. */
   | { kind: 'replay'; reply: SwapReply }
   /** The key is held by a request still in flight. */
   | { kind: 'in_progress' }
 
+/** What a key already held means for a request that carries it. */
+const heldKey = (previous: IdempotencyRecord | null, hash: string, key: string): SwapStart => {
+  if (previous && previous.request_hash !== hash)
+    throw new HttpError(
+      422,
+      'idempotency_key_reused',
+      'This Idempotency-Key was used with a different request body',
+      {
+        idempotency_key: key,
+      },
+    )
+  if (previous?.status_code != null)
+    return {
+      kind: 'replay',
+      reply: { status: previous.status_code as ContentfulStatusCode, body: previous.response },
+    }
+  return { kind: 'in_progress' }
+}
+
 /**
- * Checks the swap, records it with `swap.initiated` and claims the Idempotency-Key, all in one
- * transaction: a check that fails leaves nothing behind, the key included.
+ * Reads the key's record and both entities in one call, then records the swap with `swap.initiated`
+ * and claims the Idempotency-Key in one statement: a check that fails leaves nothing behind, the key
+ * included. A key claimed meanwhile by a concurrent request is read once more.
  */
 export const beginSwap = async (
-  pool: Pool,
+  db: Db,
   request: SwapRequest,
   ctx: ActionContext,
   idempotencyKey?: string,
 ): Promise<SwapStart> => {
-  const hash = idempotencyKey === undefined ? undefined : await requestHash(request)
-  return withTransaction(pool, async (tx): Promise<SwapStart> => {
-    if (idempotencyKey !== undefined && hash !== undefined) {
-      const claimed = await claimIdempotencyKey(tx, ctx.actor, idempotencyKey, hash)
-      if (!claimed) {
-        const previous = await getIdempotencyKey(tx, ctx.actor, idempotencyKey)
-        if (previous && previous.request_hash !== hash)
-          throw new HttpError(
-            422,
-            'idempotency_key_reused',
-            'This Idempotency-Key was used with a different request body',
-            { idempotency_key: idempotencyKey },
-          )
-        if (previous?.status_code != null)
-          return {
-            kind: 'replay',
-            reply: { status: previous.status_code as ContentfulStatusCode, body: previous.response },
-          }
-        return { kind: 'in_progress' }
-      }
-    }
-    const evaluation = await evaluateSwap(tx, request)
-    if (evaluation.failure) throw evaluation.failure
-    const swap = await insertSwap(tx, {
-      id: crypto.randomUUID(),
-      from_entity_id: request.from_entity_id.toLowerCase(),
-      to_entity_id: request.to_entity_id.toLowerCase(),
-      reason: request.reason,
-      initiated_by: request.initiated_by,
-      validate_only: request.validate_only,
-      actor: ctx.actor,
-    })
-    const event = createEvent({
-      event_type: 'swap.initiated',
-      swap_id: swap.id,
-      data: {
-        from_entity_id: swap.from_entity_id,
-        to_entity_id: swap.to_entity_id,
-        reason: swap.reason,
-        initiated_by: swap.initiated_by,
-        validate_only: swap.validate_only,
-      },
-      metadata: eventMetadata(ctx),
-    })
-    await insertEvents(tx, [event])
-    if (idempotencyKey !== undefined) await attachIdempotencySwap(tx, ctx.actor, idempotencyKey, swap.id)
-    return { kind: 'started', swap, events: [event] }
+  const claim =
+    idempotencyKey === undefined
+      ? undefined
+      : { actor: ctx.actor, key: idempotencyKey, requestHash: await requestHash(request) }
+  const reads = [entitiesQuery(swapEntityIds(request))]
+  if (claim) reads.push(idempotencyKeyQuery(claim.actor, claim.key))
+  const [entities, key] = await db.batch(reads)
+  const previous = (key?.rows[0] as IdempotencyRecord | undefined) ?? null
+  if (claim && previous) return heldKey(previous, claim.requestHash, claim.key)
+  const evaluation = judgeSwap(request, (entities?.rows ?? []) as unknown as EntityRow[])
+  if (evaluation.failure) throw evaluation.failure
+  const swapId = crypto.randomUUID()
+  const swap = {
+    id: swapId,
+    from_entity_id: request.from_entity_id.toLowerCase(),
+    to_entity_id: request.to_entity_id.toLowerCase(),
+    reason: request.reason,
+    initiated_by: request.initiated_by,
+    validate_only: request.validate_only,
+    actor: ctx.actor,
+  }
+  const event = createEvent({
+    event_type: 'swap.initiated',
+    swap_id: swapId,
+    data: {
+      from_entity_id: swap.from_entity_id,
+      to_entity_id: swap.to_entity_id,
+      reason: swap.reason,
+      initiated_by: swap.initiated_by,
+      validate_only: swap.validate_only,
+    },
+    metadata: eventMetadata(ctx),
   })
+  const written = await insertSwap(db, swap, claim, [event])
+  const row = written.rows[0]
+  if (row) return { kind: 'started', swap: row, events: [event], ready: written.ready }
+  // a concurrent request claimed the key between the read and the write
+  return heldKey(await getIdempotencyKey(db, claim!.actor, claim!.key), claim!.requestHash, claim!.key)
 }
 
 /** Reads the reply stored under a key, once the request holding it has finished. */
-export const storedReply = async (pool: Pool, actor: string, key: string): Promise<SwapReply | undefined> => {
-  const record = await getIdempotencyKey(pool, actor, key)
+export const storedReply = async (
+  db: Queryable,
+  actor: string,
+  key: string,
+): Promise<SwapReply | undefined> => {
+  const record = await getIdempotencyKey(db, actor, key)
   return record?.status_code == null
     ? undefined
     : { status: record.status_code as ContentfulStatusCode, body: record.response }
@@ -279,34 +292,40 @@ const interpret = async (
 }
 
 /**
- * Turns the executor's answer into the swap's state and event. A swap that was settled meanwhile
- * (its late outcome event arrived first) keeps that state.
+ * Turns the executor's answer into the swap's state and event, and stores the reply under the
+ * Idempotency-Key, in one statement. A swap that was settled meanwhile (its late outcome event
+ * arrived first) keeps that state.
  */
 export const finishSwap = async (
-  pool: Pool,
+  db: Queryable,
   swap: SwapRow,
   outcome: RelayOutcome,
   ctx: ActionContext,
   idempotencyKey?: string,
-): Promise<{ reply: SwapReply; events: LibraryEvent[] }> => {
+  /** Events of this request published in the same batch ahead of this one (its swap.initiated). */
+  publishedAhead: readonly string[] = [],
+): Promise<{ reply: SwapReply; events: LibraryEvent[]; ready: readonly string[] }> => {
   const { state, event, reply } = await interpret(swap, outcome, ctx)
-  return withTransaction(pool, async (tx) => {
-    const current = await getSwap(tx, swap.id, { forUpdate: true })
-    const events: LibraryEvent[] = []
+  const events = event ? [event] : []
+  const written = await settleSwap(
+    db,
     // unknown: the Cron Trigger took this request for dead; its answer still counts
-    if (current?.status === 'pending' || current?.status === 'unknown') {
-      await settleSwap(tx, swap.id, state)
-      if (event) events.push(event)
-      await insertEvents(tx, events)
-    }
-    if (idempotencyKey !== undefined)
-      await completeIdempotencyKey(tx, ctx.actor, idempotencyKey, reply.status, reply.body)
-    return { reply, events }
-  })
+    { id: swap.id, from: ['pending', 'unknown'] },
+    state,
+    events,
+    {
+      answer:
+        idempotencyKey === undefined
+          ? undefined
+          : { actor: ctx.actor, key: idempotencyKey, statusCode: reply.status, response: reply.body },
+      publishedAhead,
+    },
+  )
+  return written.rows.length > 0 ? { reply, events, ready: written.ready } : { reply, events: [], ready: [] }
 }
 
-export const checkRollback = async (pool: Pool, id: string): Promise<SwapRow> => {
-  const swap = await getSwap(pool, id)
+export const checkRollback = async (db: Queryable, id: string): Promise<SwapRow> => {
+  const swap = await getSwap(db, id)
   if (!swap) throw swapNotFound(id)
   if (swap.status !== 'completed')
     throw new HttpError(409, 'invalid_transition', `Cannot roll back a swap that is ${swap.status}`, {
@@ -319,15 +338,16 @@ export const checkRollback = async (pool: Pool, id: string): Promise<SwapRow> =>
 
 /** A rollback changes the swap only when the executor confirms it; otherwise it stays completed. */
 export const finishRollback = async (
-  pool: Pool,
+  db: Queryable,
   swap: SwapRow,
   outcome: RelayOutcome,
   reason: string,
   ctx: ActionContext,
-): Promise<{ reply: SwapReply; events: LibraryEvent[] }> => {
+): Promise<{ reply: SwapReply; events: LibraryEvent[]; ready: readonly string[] }> => {
   const unchanged = (status: ContentfulStatusCode, code: string, message: string) => ({
     reply: failure(status, code, message, swap, swap.status, ctx),
     events: [],
+    ready: [],
   })
   switch (outcome.kind) {
     case 'no_responders':
@@ -344,21 +364,19 @@ export const finishRollback = async (
   const response = outcome.response
   if (!response.success) return unchanged(502, 'rollback_rejected', response.message)
   const event = await outcomeEvent(swap, 'swap.rolled_back', { message: response.message, reason }, ctx)
-  return withTransaction(pool, async (tx) => {
-    const current = await getSwap(tx, swap.id, { forUpdate: true })
-    if (current?.status !== 'completed') return { reply: { status: 200, body: response }, events: [] }
-    await settleSwap(tx, swap.id, {
-      status: 'rolled_back',
-      message: response.message,
-      error_code: null,
-      executor_response: response,
-    })
-    await insertEvents(tx, [event])
-    return { reply: { status: 200 as ContentfulStatusCode, body: response }, events: [event] }
-  })
+  const written = await settleSwap(
+    db,
+    { id: swap.id, from: ['completed'] },
+    { status: 'rolled_back', message: response.message, error_code: null, executor_response: response },
+    [event],
+  )
+  const reply = { status: 200 as ContentfulStatusCode, body: response }
+  return written.rows.length > 0
+    ? { reply, events: [event], ready: written.ready }
+    : { reply, events: [], ready: [] }
 }
 
-const SETTLES: Record<SwapOutcomeEventType, { from: readonly string[]; to: SwapOutcome['status'] }> = {
+const SETTLES: Record<SwapOutcomeEventType, { from: readonly SwapStatus[]; to: SwapOutcome['status'] }> = {
   'swap.completed': { from: ['pending', 'unknown'], to: 'completed' },
   'swap.failed': { from: ['pending', 'unknown'], to: 'failed' },
   'swap.rolled_back': { from: ['completed'], to: 'rolled_back' },
@@ -373,12 +391,13 @@ export interface Reconciliation {
 /**
  * Applies a swap outcome event an executor published itself (it finished after the Library
  * stopped waiting). Idempotent: a swap already settled, or an event we emitted ourselves, changes
- * nothing. The event is recorded in the outbox under its own id, which JetStream already holds.
+ * nothing. The event is recorded in the outbox under its own id, which JetStream already holds;
+ * one statement, and a read only when it changed nothing.
  */
 export const reconcileSwapEvent = async (
-  pool: Pool,
+  db: Queryable,
   event: LibraryEvent,
-): Promise<Reconciliation | undefined> => {
+): Promise<(Reconciliation & { ready?: readonly string[] }) | undefined> => {
   if (
     event.event_type !== 'swap.completed' &&
     event.event_type !== 'swap.failed' &&
@@ -387,13 +406,12 @@ export const reconcileSwapEvent = async (
     return undefined
   const rule = SETTLES[event.event_type]
   const swapId = event.swap_id.toLowerCase()
-  return withTransaction(pool, async (tx) => {
-    const swap = await getSwap(tx, swapId, { forUpdate: true })
-    if (!swap) return { settled: false, swap_id: swapId }
-    if (!rule.from.includes(swap.status)) return { settled: false, swap_id: swapId, status: swap.status }
-    const data = event.data as { message?: unknown; error_code?: unknown }
-    const message = typeof data.message === 'string' ? data.message : `settled by ${event.event_type}`
-    const updated = await settleSwap(tx, swapId, {
+  const data = event.data as { message?: unknown; error_code?: unknown }
+  const message = typeof data.message === 'string' ? data.message : `settled by ${event.event_type}`
+  const written = await settleSwap(
+    db,
+    { id: swapId, from: rule.from },
+    {
       status: rule.to,
       message,
       error_code:
@@ -402,15 +420,13 @@ export const reconcileSwapEvent = async (
             ? data.error_code
             : 'executor_failed'
           : null,
-    })
-    await tx.query('savepoint reconcile_event')
-    try {
-      await insertEvents(tx, [event])
-    } catch (err) {
-      // already recorded under this event_id: the state change above is all that was missing
-      if (!isUniqueViolation(err, 'outbox_event_id_key')) throw err
-      await tx.query('rollback to savepoint reconcile_event')
-    }
-    return { settled: true, swap_id: swapId, status: updated.status }
-  })
+    },
+    [event],
+    // already recorded under this event_id: the state change is all that was missing
+    { ignoreRecorded: true },
+  )
+  const updated = written.rows[0]
+  if (updated) return { settled: true, swap_id: swapId, status: updated.status, ready: written.ready }
+  const swap = await getSwap(db, swapId)
+  return swap ? { settled: false, swap_id: swapId, status: swap.status } : { settled: false, swap_id: swapId }
 }

@@ -1,7 +1,7 @@
 import { HttpError } from '../../shared/http-error'
 import type { SwapRequest } from '../../shared/swap'
-import { type EntityRow, getEntity } from '../db/entities'
-import type { Db } from '../db/pool'
+import { type EntityRow, getEntities } from '../db/entities'
+import type { Queryable } from '../db/sql'
 
 export interface SwapCheck {
   rule: string
@@ -27,19 +27,28 @@ const presence = (role: 'from' | 'to', id: string, entity: EntityRow | null): Sw
   ),
 ]
 
+type SwapParties = Pick<SwapRequest, 'from_entity_id' | 'to_entity_id'>
+
+export const swapEntityIds = (request: SwapParties) => [
+  ...new Set([request.from_entity_id.toLowerCase(), request.to_entity_id.toLowerCase()]),
+]
+
+/** Reads both entities in one query and judges the swap. */
+export const evaluateSwap = async (db: Queryable, request: SwapParties): Promise<SwapEvaluation> =>
+  judgeSwap(request, await getEntities(db, swapEntityIds(request)))
+
 /**
  * Every rule a swap must pass, without side effects: both entities exist and are not deleted,
  * they differ, share a type, and the target passed validation. Shared by `POST /swaps` and the
- * `library.swap.validate` endpoint.
+ * `library.swap.validate` endpoint; `entities` are those of the request's ids that exist.
  */
-export const evaluateSwap = async (
-  db: Db,
-  request: Pick<SwapRequest, 'from_entity_id' | 'to_entity_id'>,
-): Promise<SwapEvaluation> => {
+export const judgeSwap = (request: SwapParties, entities: readonly EntityRow[]): SwapEvaluation => {
   const fromId = request.from_entity_id.toLowerCase()
   const toId = request.to_entity_id.toLowerCase()
   const distinct = fromId !== toId
-  const [from, to] = await Promise.all([getEntity(db, fromId), distinct ? getEntity(db, toId) : null])
+  const byId = (id: string) => entities.find((e) => e.id === id) ?? null
+  const from = byId(fromId)
+  const to = distinct ? byId(toId) : null
   const target = distinct ? to : from
   const checks: SwapCheck[] = [
     check('distinct', distinct, distinct ? 'the entities differ' : 'an entity cannot be swapped for itself'),

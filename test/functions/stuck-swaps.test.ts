@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { createPool } from '../../functions/db/pool'
+import { createDb } from '../../functions/db/sql'
 import type { Config } from '../../functions/env'
 import { beginSwap, finishSwap } from '../../functions/services/swaps'
 import { swapOutcomeEventId } from '../../shared/swap-execution'
@@ -14,12 +14,12 @@ const FORWARD_TOKEN = 'forward-token-workers-0123456789'
 
 const ctx = () => ({ actor: TEST_API_KEYS.writer.name, requestId: crypto.randomUUID() })
 
-const withPool = async <T>(fn: (pool: ReturnType<typeof createPool>) => Promise<T>) => {
-  const pool = createPool(env as unknown as Pick<Config, 'DATABASE_URL' | 'PG_WS_PROXY'>)
+const withDb = async <T>(fn: (db: ReturnType<typeof createDb>) => Promise<T>) => {
+  const db = createDb(env as unknown as Pick<Config, 'DATABASE_URL' | 'PG_WS_PROXY'>)
   try {
-    return await fn(pool)
+    return await fn(db)
   } finally {
-    await pool.end()
+    await db.end()
   }
 }
 
@@ -30,7 +30,7 @@ const withPool = async <T>(fn: (pool: ReturnType<typeof createPool>) => Promise<
 const abandonedSwap = async (key: string, ageMinutes: number) => {
   const [from, to] = [await strategy(), await strategy()]
   const body = { from_entity_id: from, to_entity_id: to, reason: 'rotation', initiated_by: 'workers-tests' }
-  const start = await withPool((pool) => beginSwap(pool, { ...body, validate_only: false }, ctx(), key))
+  const start = await withDb((db) => beginSwap(db, { ...body, validate_only: false }, ctx(), key))
   if (start.kind !== 'started') throw new Error(`swap not started: ${start.kind}`)
   const swapId = start.swap.id
   await query(`update swaps set created_at = now() - $2::int * interval '1 minute' where id = $1`, [
@@ -112,7 +112,7 @@ describe('swaps whose request died mid-relay', () => {
       message: 'swapped',
       validation_results: null,
     }
-    await withPool((pool) => finishSwap(pool, swap, { kind: 'reply', response }, ctx(), key))
+    await withDb((db) => finishSwap(db, swap, { kind: 'reply', response }, ctx(), key))
     expect((await swapRow(swapId)).status).toBe('completed')
     const retry = await call('/api/v1/swaps', { json: body, headers: { 'idempotency-key': key } })
     expect(retry.status).toBe(200)

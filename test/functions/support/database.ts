@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:test'
-import { createPool } from '../../../functions/db/pool'
+import { createDb } from '../../../functions/db/sql'
 import type { Config } from '../../../functions/env'
 
 export interface OutboxRecord {
@@ -16,18 +16,14 @@ export interface OutboxRecord {
   last_error: string | null
 }
 
-/** Runs `sql` on the test database through the same driver and relay the Worker uses. */
+/** Runs `sql` on the test database through the same driver and local endpoint the Worker uses. */
 export const query = async <T = Record<string, unknown>>(
   sql: string,
   params: unknown[] = [],
 ): Promise<T[]> => {
-  const pool = createPool(env as unknown as Pick<Config, 'DATABASE_URL' | 'PG_WS_PROXY'>)
-  try {
-    const { rows } = await pool.query(sql, params)
-    return rows as T[]
-  } finally {
-    await pool.end()
-  }
+  const db = createDb(env as unknown as Pick<Config, 'DATABASE_URL' | 'PG_WS_PROXY'>)
+  const { rows } = await db.query<T>(sql, params)
+  return rows
 }
 
 export const outboxFor = (entityId: string) =>
