@@ -28,13 +28,15 @@ const Subject = v.pipe(
   v.string(),
   v.check((s) => validateSubject(s, { wildcards: true }).ok, 'is not a valid NATS subject'),
 )
+/** The checks after `v.url` still run on a value it refused: parse without throwing. */
+const parsedUrl = (s: string): URL | undefined => (URL.canParse(s) ? new URL(s) : undefined)
 const HttpUrl = v.pipe(
   v.string(),
   v.url('must be an absolute URL'),
-  v.check((s) => /^https?:$/.test(new URL(s).protocol), 'must be an http:// or https:// URL'),
+  v.check((s) => /^https?:$/.test(parsedUrl(s)?.protocol ?? 'http:'), 'must be an http:// or https:// URL'),
   v.check((s) => {
-    const { username, password } = new URL(s)
-    return username === '' && password === ''
+    const url = parsedUrl(s)
+    return url === undefined || (url.username === '' && url.password === '')
   }, 'must not carry credentials (fetch refuses them): use FORWARD_TOKEN or FORWARD_SIGNING_SECRET'),
 )
 const RouteEntry = v.strictObject({
