@@ -158,7 +158,17 @@ export const startPgWsRelay = async (options: PgWsRelayOptions): Promise<PgWsRel
 
   const handleHttp = (req: IncomingMessage, res: ServerResponse) => {
     const requestId = randomUUID()
-    const url = new URL(req.url ?? '/', 'http://relay.local')
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://relay.local')
+    } catch {
+      req.resume()
+      return sendError(
+        res,
+        new EndpointError(400, 'invalid_url', 'the request target is not a URL'),
+        requestId,
+      )
+    }
     if (req.headers.origin !== undefined) {
       req.resume()
       return sendError(

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { connect } from 'node:net'
 import { Client as NeonClient, neon, neonConfig } from '@neondatabase/serverless'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
@@ -248,6 +249,21 @@ describe('SQL-over-HTTP endpoint of the relay, through the Neon driver', () => {
       expect(body.error.request_id).toEqual(expect.any(String))
       expect(body.message).toBe(body.error.message)
     }
+  })
+
+  it('answers 400 to a request target that is not a URL, and keeps serving', async () => {
+    const statusLine = await new Promise<string>((resolve, reject) => {
+      const socket = connect(relay.port, '127.0.0.1', () =>
+        socket.write('GET http://[ HTTP/1.1\r\nHost: x\r\n\r\n'),
+      )
+      socket.once('data', (data) => {
+        resolve(String(data).split('\r\n')[0] as string)
+        socket.destroy()
+      })
+      socket.once('error', reject)
+    })
+    expect(statusLine).toBe('HTTP/1.1 400 Bad Request')
+    expect(await neon(db.url).query('select 1 as one')).toEqual([{ one: 1 }])
   })
 
   it('counts /sql calls and WebSocket connections per application_name on GET /stats', async () => {
