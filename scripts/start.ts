@@ -14,9 +14,9 @@ import { formatLogLine } from './lib/stack/log-lines'
 import { launchedProcesses, setLaunchHook } from './lib/stack/managed-process'
 import { ensureNatsServerBin, startEmbeddedNats } from './lib/stack/nats'
 import { dataDir, localDir, ROOT, stackFilePath } from './lib/stack/paths'
-import { requireFreePort } from './lib/stack/ports'
+import { portCollisions, requireFreePort } from './lib/stack/ports'
 import { startEmbeddedPostgres } from './lib/stack/postgres'
-import { heading, info, StepFailed, skipped, step } from './lib/stack/progress'
+import { heading, info, interrupt, interrupted, StepFailed, skipped, step } from './lib/stack/progress'
 import { removeStackFile, type StackFile, writeStackFile } from './lib/stack/stack-file'
 import { link, type SummaryRow, summaryBox } from './lib/stack/summary'
 
@@ -64,6 +64,27 @@ const portFromEnv = (name: string, fallback: number): number => {
 
 const BRIDGE_PORT = portFromEnv('BRIDGE_PORT', 8340)
 const FUNCTIONS_PORT = portFromEnv('FUNCTIONS_PORT', 8350)
+
+/** The port of a NATS_URL or DATABASE_URL on this machine (another host's ports cannot clash). */
+const localPortOf = (name: string, defaultPort: number): number | undefined => {
+  try {
+    const url = new URL(process.env[name] ?? '')
+    return isLoopbackHost(url.hostname) ? Number(url.port || defaultPort) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const collision = portCollisions({
+  BRIDGE_PORT,
+  FUNCTIONS_PORT,
+  ...(process.env.NATS_URL ? { NATS_URL: localPortOf('NATS_URL', 4222) } : {}),
+  ...(process.env.DATABASE_URL ? { DATABASE_URL: localPortOf('DATABASE_URL', 5432) } : {}),
+})
+if (collision) {
+  console.error(red(collision))
+  process.exit(2)
+}
 const DATA = dataDir()
 const LOCAL = localDir()
 const LOGS = join(LOCAL, 'logs')
@@ -117,17 +138,32 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       }
       process.exit(130)
     }
-    void shutdown(0, `${sig === 'SIGINT' ? 'Ctrl-C' : sig}: stopping the local stack…`)
+    const name = sig === 'SIGINT' ? 'Ctrl-C' : sig
+    if (wroteStackFile) {
+      void shutdown(0, `${name}: stopping the local stack…`)
+      return
+    }
+    // the steps still running fail as their processes stop: they say why instead of the error
+    interrupt(name)
+    void shutdown(0, `${name} during start-up: stopping what was started…`)
   })
 }
 
 // npm and `sh -c` may exit on a signal without passing it on; we notice by being reparented
 const parentAtStart = process.ppid
 setInterval(() => {
-  if (process.ppid !== parentAtStart) void shutdown(0, 'npm start was stopped: stopping the local stack…')
+  if (process.ppid !== parentAtStart) {
+    if (!wroteStackFile) interrupt('npm start was stopped')
+    void shutdown(0, 'npm start was stopped: stopping the local stack…')
+  }
 }, 1_000).unref()
 
 const fail = async (err: unknown): Promise<never> => {
+  if (interrupted()) {
+    // not a failure: the user stopped start-up, and the shutdown under way says so
+    await shutdown(0)
+    return process.exit(0)
+  }
   const message = err instanceof StepFailed ? err.cause : err
   const text = message instanceof Error ? message.message : String(message)
   console.error(`\n${red(bold('npm start failed:'))} ${text}`)
@@ -179,6 +215,7 @@ const main = async () => {
       storeDir: join(DATA, 'nats'),
       logFile: join(LOGS, 'nats-server.log'),
       cwd: ROOT,
+      keepPorts: [BRIDGE_PORT, FUNCTIONS_PORT],
     })
     stack.nats_monitor_url = nats.monitorUrl
     ctx.detail(`${nats.url} ${dim(`JetStream in ${rel(join(DATA, 'nats'))}/`)}`)
@@ -196,6 +233,7 @@ const main = async () => {
       dataDir: join(DATA, 'postgres'),
       logFile: join(LOGS, 'postgres.log'),
       cwd: ROOT,
+      keepPorts: [BRIDGE_PORT, FUNCTIONS_PORT],
     })
     ctx.detail(
       `${pg.url} ${dim(`${pg.initialised ? 'new cluster in' : 'data in'} ${rel(join(DATA, 'postgres'))}/`)}`,

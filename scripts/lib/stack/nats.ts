@@ -71,10 +71,12 @@ export const startEmbeddedNats = async (opts: {
   storeDir: string
   logFile: string
   cwd: string
+  /** Ports other components are configured for: not taken even when free. */
+  keepPorts?: readonly number[]
 }): Promise<EmbeddedNats> => {
   mkdirSync(opts.storeDir, { recursive: true })
-  const port = await preferredOrFreePort(4222)
-  const monitorPort = await preferredOrFreePort(8222)
+  const port = await preferredOrFreePort(4222, opts.keepPorts)
+  const monitorPort = await preferredOrFreePort(8222, opts.keepPorts)
   const proc = launch({
     name: 'nats-server',
     command: opts.bin,

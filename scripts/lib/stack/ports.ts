@@ -24,9 +24,29 @@ export const freePort = (host = '127.0.0.1'): Promise<number> =>
     })
   })
 
-/** `preferred` when it is free, else any free port. */
-export const preferredOrFreePort = async (preferred: number): Promise<number> =>
-  (await isPortFree(preferred)) ? preferred : freePort()
+/** `preferred` when it is free and not kept for another component, else any free port. */
+export const preferredOrFreePort = async (
+  preferred: number,
+  keep: readonly number[] = [],
+): Promise<number> => (!keep.includes(preferred) && (await isPortFree(preferred)) ? preferred : freePort())
+
+/**
+ * The ports configured for the stack's components, by the variable that sets each: a message naming
+ * every port given to more than one of them, or undefined.
+ */
+export const portCollisions = (ports: Record<string, number | undefined>): string | undefined => {
+  const byPort = new Map<number, string[]>()
+  for (const [name, port] of Object.entries(ports)) {
+    if (port === undefined) continue
+    byPort.set(port, [...(byPort.get(port) ?? []), name])
+  }
+  const clashes = [...byPort].filter(([, names]) => names.length > 1)
+  if (!clashes.length) return undefined
+  const each = clashes.map(
+    ([port, names]) => `${names.join(' and ')} are ${names.length === 2 ? 'both' : 'all'} ${port}`,
+  )
+  return `${each.join('; ')}: each component needs a port of its own`
+}
 
 /** Who listens on a port, as `ss` tells it (best effort; empty when unknown). */
 export const describePortHolder = (port: number): string => {

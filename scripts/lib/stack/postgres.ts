@@ -80,6 +80,8 @@ export const startEmbeddedPostgres = async (opts: {
   dataDir: string
   logFile: string
   cwd: string
+  /** Ports other components are configured for: not taken even when free. */
+  keepPorts?: readonly number[]
 }): Promise<EmbeddedPostgres> => {
   const bin = findPgBinDir()
   const as = runAs()
@@ -107,7 +109,7 @@ export const startEmbeddedPostgres = async (opts: {
     ownDir(clusterDir, as)
   }
 
-  const port = await preferredOrFreePort(5432)
+  const port = await preferredOrFreePort(5432, opts.keepPorts)
   const proc = launch({
     name: 'postgres',
     command: join(bin, 'postgres'),

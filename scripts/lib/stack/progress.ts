@@ -23,6 +23,18 @@ export interface StepContext {
 
 const out = process.stdout
 
+let interruptedBy: string | undefined
+
+/**
+ * Start-up was stopped by the user (Ctrl-C, SIGTERM): a step that fails from now on failed because
+ * its process was stopped, and says that instead of the error.
+ */
+export const interrupt = (why: string) => {
+  interruptedBy ??= why
+}
+
+export const interrupted = () => interruptedBy
+
 const line = (mark: string, label: string, detail: string, ms?: number) =>
   `  ${mark} ${label.padEnd(22)} ${detail}${ms === undefined ? '' : `  ${dim(formatMs(ms))}`}`
 
@@ -48,6 +60,10 @@ export const step = async <T>(label: string, fn: (ctx: StepContext) => Promise<T
     finish(line(green('✔'), label, detail, performance.now() - started))
     return result
   } catch (err) {
+    if (interruptedBy) {
+      finish(line(yellow('■'), label, yellow(`stopped during start-up (${interruptedBy})`)))
+      throw new StepFailed(label, err)
+    }
     finish(
       line(
         red('✘'),
