@@ -16,7 +16,7 @@ const USAGE = `Usage: npm run check:stack [-- --stack <path>] [--timeout <second
 
 Reads URLs and tokens from .local/stack.json (written by \`npm start\`) and checks: functions health,
 database, bridge ready, NATS reachable, entity created via the API and its entity.registered event
-observed on NATS.`
+observed on NATS; then deletes that entity, so lists do not show it.`
 
 const { values: flags } = parseCli(
   {
@@ -197,6 +197,23 @@ const main = async () => {
     }
     throw new Error(`no library.entity.registered for ${entityId} within ${eventTimeoutMs / 1_000} s`)
   })
+
+  if (entityId) {
+    // leave nothing behind: the entity is soft-deleted, so lists no longer show it
+    await check('check entity deleted', async () => {
+      const url = need(stack.functions_url, 'functions_url')
+      const res = await getJson(`${url}/api/v1/entities/${entityId}`, {
+        method: 'DELETE',
+        headers: {
+          authorization: `Bearer ${need(stack.tokens?.api, 'tokens.api')}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ reason: 'npm run check:stack cleans up after itself' }),
+      })
+      expectStatus(res, 200, `DELETE /api/v1/entities/${entityId}`)
+      return { detail: `${entityId} (entity.deleted emitted)` }
+    })
+  }
 
   await nc?.close()
 }

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -143,6 +143,25 @@ describe('npm start', () => {
       }
       const detailed = await fetch(`${stack.functions_url}/health/detailed`)
       expect(await detailed.json()).toMatchObject({ database: { status: 'ok' } })
+
+      // npm run check:stack passes and leaves no entity of its own in the lists
+      const check = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', 'scripts/check-stack.ts', '--stack', stackFile],
+        {
+          cwd: ROOT,
+          encoding: 'utf8',
+          env: { ...process.env, NO_COLOR: '1' },
+          timeout: 60_000,
+        },
+      )
+      expect(check.status, `${check.stdout}${check.stderr}`).toBe(0)
+      expect(check.stdout).toContain('✔ check entity deleted')
+      const list = await fetch(`${stack.functions_url}/api/v1/entities?name_prefix=check-stack-`, {
+        headers: { authorization: `Bearer ${stack.tokens.api}` },
+      })
+      expect(list.status).toBe(200)
+      expect(((await list.json()) as { items: unknown[] }).items).toEqual([])
 
       const started = descendants(child.pid!)
       // nats-server, postgres (+ its workers), bridge, wrangler (+ workerd), swap executor
