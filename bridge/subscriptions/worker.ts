@@ -200,12 +200,16 @@ export class SubscriptionWorker {
       return
     }
     void this.#recordError(outcome, meta.id, attempt)
-    const retryDelay = backoffDelay(attempt - 1, {
-      initialMs: record.backoff.initial_ms,
-      maxMs: record.backoff.max_ms,
-      factor: record.backoff.factor,
-      jitter: record.backoff.jitter,
-    })
+    // Jitter never brings a retry under the pacing floor (nor under initial_ms when that is lower).
+    const retryDelay = Math.max(
+      Math.min(record.backoff.initial_ms, deps.config.pacing.initialMinMs),
+      backoffDelay(attempt - 1, {
+        initialMs: record.backoff.initial_ms,
+        maxMs: record.backoff.max_ms,
+        factor: record.backoff.factor,
+        jitter: record.backoff.jitter,
+      }),
+    )
     if (outcome.kind === 'gone') {
       this.#log.warn(
         { url: record.url, event_id: meta.id },

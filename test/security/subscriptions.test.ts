@@ -229,6 +229,22 @@ describe('retry pacing floors', () => {
     expect(atBounds.status, JSON.stringify(atBounds.json)).toBe(201)
   })
 
+  it('full jitter does not bring a retry under the 1 s floor', async () => {
+    const r = await receiver()
+    r.reply = () => ({ status: 503 })
+    const res = await create('alice', 'jittery', r.url, {
+      subject: 'library.deployment.started',
+      max_deliver: 4,
+      backoff: { initial_ms: 1_000, max_ms: 1_000, factor: 1, jitter: 1 },
+    })
+    expect(res.status, JSON.stringify(res.json)).toBe(201)
+    const [event] = await publishEvents(nc.jetstream(), 'deployment.started', 1)
+    await r.until((x) => x.attemptsFor(event?.event_id ?? '').length >= 4)
+    const attempts = r.attemptsFor(event?.event_id ?? '')
+    const gaps = attempts.slice(1).map((a, i) => a.at - (attempts[i]?.at ?? 0))
+    for (const gap of gaps) expect(gap, JSON.stringify(gaps)).toBeGreaterThanOrEqual(995)
+  })
+
   it('an operator who raises the bounds lets a subscription ask for more', async () => {
     const raised = await startBridgeProcess({
       natsUrl: nats.url,
