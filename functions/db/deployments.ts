@@ -107,6 +107,8 @@ export const listDeployments = async (
 /**
  * Moves a deployment from `from` to `to` and records its events in one statement; `at` is when it
  * finished or was rolled back. No rows: it was no longer in `from` (a concurrent transition won).
+ * Its entity's row is locked first, so the events of one entity take their outbox ids in commit
+ * order whichever route writes them.
  */
 export const setDeploymentStatus = (
   db: Queryable,
@@ -123,6 +125,9 @@ export const setDeploymentStatus = (
               rolled_back_at = case when $2 = 'rolled_back' then $6::timestamptz else rolled_back_at end,
               updated_at = now()
             where id = $1 and status = $3
+              and entity_id = (select e.id from entities e
+                                where e.id = (select entity_id from deployments where id = $1)
+                                  for no key update)
             returning ${COLUMNS}`,
     params: [
       move.id,
