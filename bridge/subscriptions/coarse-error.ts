@@ -29,5 +29,11 @@ const HTTP = /^HTTP \d{3}( \(redirects are not followed\))?$/
 export const publicLastError = (status: DeliveryStatus): DeliveryStatus['last_error'] => {
   const last = status.last_error
   if (!last || COARSE.has(last.message) || HTTP.test(last.message)) return last
-  return { ...last, message: last.status === null ? CONNECTION_FAILED : `HTTP ${last.status}` }
+  const message =
+    last.status !== null
+      ? `HTTP ${last.status}`
+      : last.message.startsWith('refused:')
+        ? REFUSED_BY_POLICY
+        : CONNECTION_FAILED
+  return { ...last, message }
 }
