@@ -1,6 +1,6 @@
 import { HttpError } from '../../shared/http-error'
 
-const ATTEMPTS = 5
+const ATTEMPTS = 10
 
 /**
  * Runs a read followed by a write conditional on what was read, again while the write misses
