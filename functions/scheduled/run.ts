@@ -15,6 +15,8 @@ export const runScheduled = async (env: Bindings): Promise<void> => {
     log.error('scheduled run skipped: bad environment', { bindings: issues.map((i) => i.binding) })
     return
   }
+  // A WebSocket Pool for the whole run: the drain's claims (select … for update skip locked, then
+  // the lease) and the stuck-swap settlement are interactive transactions, and a run makes many calls.
   const pool = createPool(config)
   /** Logs the counts of a step when any is non-zero; a failing step does not stop the next. */
   const step = async (name: string, run: () => Promise<Record<string, number>>) => {
