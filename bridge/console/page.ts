@@ -31,8 +31,9 @@ export const consolePage = `<!doctype html>
   <span id="counts">0 events</span>
 </section>
 <p id="message" role="status"></p>
+<p id="hint" role="status" hidden><span id="hint-text"></span> <button id="replay" type="button">Show the stream from its start</button></p>
 <table>
-  <thead><tr><th>Time</th><th>Type</th><th>Subject</th><th>Entity</th><th>Id</th></tr></thead>
+  <thead><tr><th>Time</th><th>Type</th><th>Subject</th><th>About</th><th>Id</th></tr></thead>
   <tbody id="events"></tbody>
 </table>
 <script src="console/app.js"></script>

@@ -18,9 +18,11 @@ export const consoleScript = `(() => {
     conn: $('conn-state'), reconnects: $('reconnects'), lastId: $('last-id'),
     nats: $('nats-state'), natsDetail: $('nats-detail'), type: $('type-filter'),
     pause: $('pause'), clear: $('clear'), counts: $('counts'), message: $('message'), rows: $('events'),
+    hint: $('hint'), hintText: $('hint-text'), replay: $('replay'),
   }
 
-  const state = { lastId: '', reconnects: 0, paused: false, held: [], shown: 0, controller: null, retryTimer: 0, attempt: 0 }
+  // seen: the stream sequences on screen or held, so a replay that overlaps them adds no second row
+  const state = { lastId: '', reconnects: 0, paused: false, held: [], shown: 0, seen: new Set(), source: '', live: false, streamMessages: 0, controller: null, retryTimer: 0, attempt: 0 }
 
   const hashToken = new URLSearchParams(location.hash.slice(1)).get('token')
   if (hashToken) {
@@ -35,6 +37,8 @@ export const consoleScript = `(() => {
     ui.conn.textContent = value
     ui.conn.dataset.state = value
     ui.message.textContent = message || ''
+    state.live = value === 'live'
+    updateHint()
   }
   const cell = (text, cls) => {
     const td = document.createElement('td')
@@ -45,6 +49,24 @@ export const consoleScript = `(() => {
   const visible = (type) => !ui.type.value || ui.type.value === type
   const updateCounts = () => {
     ui.counts.textContent = state.shown + ' events' + (state.held.length ? ' (' + state.held.length + ' held)' : '')
+    updateHint()
+  }
+  // an empty table while the stream already holds events: say where they are
+  const updateHint = () => {
+    const empty = state.shown === 0 && state.held.length === 0
+    const show = state.live && empty && ui.from.value === 'new' && state.streamMessages > 0
+    ui.hint.hidden = !show
+    if (show) {
+      ui.hintText.textContent = 'No new events yet. The stream already holds ' + state.streamMessages +
+        ' event' + (state.streamMessages === 1 ? '' : 's') + ': this view shows only those published from now on.'
+    }
+  }
+  // what is about: the entity, else the swap, else the component whose health changed
+  const about = (event) => {
+    if (event.entity_id) return (event.entity_name ? event.entity_name + ' ' : '') + event.entity_id
+    if (event.swap_id) return 'swap ' + event.swap_id
+    if (event.data && typeof event.data === 'object' && typeof event.data.component === 'string') return 'component ' + event.data.component
+    return ''
   }
 
   const render = ({ id, type, data }) => {
@@ -54,12 +76,13 @@ export const consoleScript = `(() => {
     const eventType = (isObject && event.event_type) || type || 'message'
     const subject = EVENT_TYPES.includes(eventType) ? 'library.' + eventType : type
     const time = isObject && event.timestamp ? new Date(event.timestamp) : new Date()
-    const entity = isObject && event.entity_id ? (event.entity_name ? event.entity_name + ' ' : '') + event.entity_id : ''
+    const entity = isObject ? about(event) : ''
     const row = document.createElement('tr')
     row.className = 'event'
     row.dataset.type = eventType
     if (id) row.dataset.id = id
     if (isObject && event.entity_id) row.dataset.entity = event.entity_id
+    if (isObject && event.swap_id) row.dataset.swap = event.swap_id
     if (isObject && event.event_id) row.dataset.eventId = event.event_id
     const badge = document.createElement('span')
     badge.className = 'type'
@@ -85,7 +108,19 @@ export const consoleScript = `(() => {
     })
     ui.rows.prepend(row)
     state.shown++
-    while (ui.rows.rows.length > MAX_ROWS) ui.rows.lastElementChild.remove()
+    while (ui.rows.rows.length > MAX_ROWS) {
+      const last = ui.rows.lastElementChild
+      if (last.dataset.id) state.seen.delete(last.dataset.id)
+      last.remove()
+    }
+  }
+
+  const clearRows = () => {
+    ui.rows.replaceChildren()
+    state.held = []
+    state.seen.clear()
+    state.shown = 0
+    updateCounts()
   }
 
   const deliver = (frame) => {
@@ -96,6 +131,10 @@ export const consoleScript = `(() => {
     if (frame.type === 'error') {
       ui.message.textContent = 'The bridge ended the stream: ' + frame.data
       return
+    }
+    if (frame.id) {
+      if (state.seen.has(frame.id)) return
+      state.seen.add(frame.id)
     }
     if (state.paused) state.held.push(frame)
     else render(frame)
@@ -179,6 +218,10 @@ export const consoleScript = `(() => {
     e.preventDefault()
     localStorage.setItem(TOKEN_KEY, ui.token.value.trim())
     localStorage.setItem(PATTERN_KEY, ui.pattern.value.trim())
+    // another subject or starting point is another list of events, not more of this one
+    const source = ui.pattern.value.trim() + ' ' + ui.from.value
+    if (source !== state.source) clearRows()
+    state.source = source
     state.lastId = ''
     ui.lastId.textContent = '–'
     state.attempt = 0
@@ -200,10 +243,10 @@ export const consoleScript = `(() => {
     }
     updateCounts()
   })
-  ui.clear.addEventListener('click', () => {
-    ui.rows.replaceChildren()
-    state.shown = 0
-    updateCounts()
+  ui.clear.addEventListener('click', clearRows)
+  ui.replay.addEventListener('click', () => {
+    ui.from.value = 'start'
+    ui.form.requestSubmit()
   })
 
   const pollHealth = async () => {
@@ -213,6 +256,9 @@ export const consoleScript = `(() => {
       ui.nats.textContent = body.nats.state
       ui.nats.dataset.state = body.nats.state
       ui.natsDetail.textContent = (body.nats.server || '') + ' · reconnects ' + body.nats.reconnects + (body.stream.ready ? '' : ' · stream not ready')
+      const messages = body.stream.info && body.stream.info.messages
+      state.streamMessages = typeof messages === 'number' ? messages : 0
+      updateHint()
     } catch {
       ui.nats.textContent = 'unreachable'
       ui.nats.dataset.state = 'unreachable'
@@ -221,6 +267,7 @@ export const consoleScript = `(() => {
   }
   pollHealth()
   setInterval(pollHealth, HEALTH_POLL_MS)
+  state.source = ui.pattern.value.trim() + ' ' + ui.from.value
   if (ui.token.value) connect()
   else setConn('idle', 'Enter a bridge token with a subscribe scope')
 })()

@@ -17,6 +17,7 @@ b[data-state=connecting], b[data-state=reconnecting], b[data-state=paused] { col
 b[data-state=error], b[data-state=disconnected], b[data-state=closed], b[data-state=unreachable] { color:var(--bad); }
 #message { margin:0; padding:0 16px; color:var(--bad); min-height:0; }
 #message:not(:empty) { padding:6px 16px; }
+#hint { margin:0; padding:6px 16px; color:var(--muted); } #hint[hidden] { display:none; }
 table { width:100%; border-collapse:collapse; font-size:13px; }
 th { text-align:left; font-weight:600; color:var(--muted); padding:6px 10px; border-bottom:1px solid var(--line); position:sticky; top:0; background:var(--bg); }
 td { padding:5px 10px; border-bottom:1px solid var(--line); vertical-align:top; }

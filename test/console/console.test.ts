@@ -171,4 +171,75 @@ describe('live event console in Chromium', () => {
     await page.locator(`tr.event[data-event-id="${deployment.event_id}"]`).waitFor({ timeout: WAIT_MS })
     expect(await rowFor('entity.updated', entityId).count()).toBe(0)
   })
+
+  it('names the swap or the component of events that are not about an entity', async () => {
+    await page.fill('#pattern', 'library.>')
+    await page.click('#connect')
+    await page.locator('#conn-state[data-state="live"]').waitFor({ timeout: WAIT_MS })
+    const swapId = randomUUID()
+    const component = `pricing-feed-${randomUUID().slice(0, 8)}`
+    const swap = createEvent({
+      event_type: 'swap.initiated',
+      swap_id: swapId,
+      data: {
+        from_entity_id: randomUUID(),
+        to_entity_id: randomUUID(),
+        reason: 'console test',
+        initiated_by: 'console-test',
+        validate_only: false,
+      },
+    })
+    const health = createEvent({ event_type: 'health.degraded', data: { component, status: 'degraded' } })
+    for (const event of [swap, health]) {
+      await nc
+        .jetstream()
+        .publish(subjectFor(event.event_type), JSON.stringify(event), { msgID: event.event_id })
+    }
+    const aboutOf = (eventId: string) =>
+      page.locator(`tr.event[data-event-id="${eventId}"] td`).nth(3).textContent({ timeout: WAIT_MS })
+    expect(await aboutOf(swap.event_id)).toBe(`swap ${swapId}`)
+    expect(await aboutOf(health.event_id)).toBe(`component ${component}`)
+  })
+
+  it('hints at the stream when the table is empty, and replays it once without repeating a row', async () => {
+    const jsm = await nc.jetstreamManager()
+    const inStream = (await jsm.streams.info('LIBRARY_EVENTS')).state.messages
+    expect(inStream).toBeGreaterThan(0)
+
+    // a fresh page: no rows yet, only new events asked for
+    await page.reload()
+    await page.locator('#conn-state[data-state="live"]').waitFor({ timeout: WAIT_MS })
+    expect(await page.locator('#from').inputValue()).toBe('new')
+    expect(await page.locator('tr.event').count()).toBe(0)
+    await page
+      .locator('#hint:not([hidden])', { hasText: `The stream already holds ${inStream} events` })
+      .waitFor({ timeout: WAIT_MS })
+
+    // one live row, then the stream from its start without Clear: every event once
+    const id = await createEntity(`console-${randomUUID().slice(0, 8)}`)
+    await rowFor('entity.registered', id).waitFor({ timeout: WAIT_MS })
+    expect(await page.locator('#hint').isHidden()).toBe(true)
+    await page.selectOption('#from', 'start')
+    await page.click('#connect')
+    const total = inStream + 1
+    await page.locator('#counts', { hasText: new RegExp(`^${total} events$`) }).waitFor({ timeout: WAIT_MS })
+    const ids = await page
+      .locator('tr.event')
+      .evaluateAll((rows: Array<{ getAttribute(name: string): string | null }>) =>
+        rows.map((row) => row.getAttribute('data-id')),
+      )
+    expect(ids).toHaveLength(total)
+    expect(new Set(ids).size).toBe(total)
+    expect(await rowFor('entity.registered', id).count()).toBe(1)
+
+    // the same source again (a reconnect from the start) adds nothing
+    await page.click('#connect')
+    await page.locator('#conn-state[data-state="live"]').waitFor({ timeout: WAIT_MS })
+    // the last event of the stream: every replayed one has been delivered before it
+    const last = await publishDirect(id)
+    await page.locator(`tr.event[data-event-id="${last}"]`).waitFor({ timeout: WAIT_MS })
+    expect(await page.locator('tr.event').count()).toBe(total + 1)
+    expect(await page.locator('#counts').textContent()).toBe(`${total + 1} events`)
+    await page.screenshot({ path: join(OUTPUT_DIR, 'console-replayed.png'), fullPage: true })
+  })
 })
