@@ -12,6 +12,7 @@ import type { WebhookMetrics } from './metrics'
 import type { DeliveryStatus, SubscriptionRecord } from './schema'
 import type { ResolveAll } from './ssrf-guard'
 import {
+  deleteConsumers,
   ensureConsumers,
   eventsConsumerName,
   getRecord,
@@ -107,6 +108,12 @@ export class SubscriptionWorker {
         // A subscription deleted meanwhile must not get its consumers back.
         if (!(await getRecord(this.deps.store.registry, this.record.name))) return
         const refused = await ensureConsumers(this.deps.jsm, this.record, this.deps.config.ackWaitMs)
+        // Deleted (or withdrawn over a limit) meanwhile: its remover may have deleted the consumers
+        // before these calls made them again, so they are removed here.
+        if (!(await getRecord(this.deps.store.registry, this.record.name))) {
+          await deleteConsumers(this.deps.jsm, this.record.name)
+          return
+        }
         for (const reason of refused)
           this.#log.warn({ err: reason }, 'the server kept the consumer settings it had')
         const consumer = await this.deps.js.consumers.get(stream, durable)

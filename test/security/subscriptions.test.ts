@@ -193,6 +193,21 @@ describe('subscription limits, counted in the registry both replicas share', () 
     const listed = names(await as('carol', 1)('GET', '/v1/subscriptions'))
     expect(listed).toHaveLength(admitted)
     expect(names(await as('ops')('GET', '/v1/subscriptions'))).toEqual(listed)
+    // Withdrawn ones leave no delivery consumer behind, on either stream.
+    const jsm = await nc.jetstreamManager()
+    const durables = async (stream: string) => {
+      const found: string[] = []
+      for await (const info of jsm.consumers.list(stream))
+        if (info.name.startsWith('webhook_carol-race-')) found.push(info.name)
+      return found.sort()
+    }
+    const wanted = listed.map((name) => `webhook_${name}`)
+    await eventually(async () => JSON.stringify(await durables('LIBRARY_EVENTS')) === JSON.stringify(wanted))
+    await eventually(
+      async () =>
+        JSON.stringify(await durables('LIBRARY_DLQ_REPLAY')) ===
+        JSON.stringify(wanted.map((name) => `${name}_replay`)),
+    )
   })
 })
 
