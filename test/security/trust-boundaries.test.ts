@@ -276,21 +276,31 @@ describe('reserved subjects', () => {
     }
   })
 
-  it('mon on `>` is served from the event stream only: inbox traffic and requests never show', async () => {
-    const sse = await SseTestClient.open(subscribeUrl('>'), auth('mon'))
-    try {
-      expect(sse.status).toBe(200)
-      nc.publish('_INBOX.leak', 'inbox-traffic')
-      const ok = await relay('admin', 'library.swap.validate', JSON.stringify({ legit: true }))
-      expect(ok.status).toBe(200)
-      const event = entityRegistered()
-      expect((await postEventsText(JSON.stringify(event))).status).toBe(202)
-      await sse.until((c) => c.events.some((e) => e.data.includes(event.event_id)), 'the event')
-      expect(sse.events.map((e) => e.event)).toEqual(['entity.registered'])
-    } finally {
-      sse.close()
+  it('wildcards written inside a token (`_*`, `$*`, `_INBOX*`) are malformed: 400, never a subscription', async () => {
+    for (const subject of ['_*', '$*', '_INBOX*', '_INBOX.>x', '*_INBOX.>']) {
+      const refused = await refusedSubscribe('mon', new URLSearchParams({ subject }).toString())
+      expect({ subject, status: refused.status }).toEqual({ subject, status: 400 })
     }
   })
+
+  it.each(['>', '*.>'])(
+    'mon on `%s` is served from the event stream only: inbox traffic and requests never show',
+    async (pattern) => {
+      const sse = await SseTestClient.open(subscribeUrl(pattern), auth('mon'))
+      try {
+        expect(sse.status).toBe(200)
+        nc.publish('_INBOX.leak', 'inbox-traffic')
+        const ok = await relay('admin', 'library.swap.validate', JSON.stringify({ legit: true }))
+        expect(ok.status).toBe(200)
+        const event = entityRegistered()
+        expect((await postEventsText(JSON.stringify(event))).status).toBe(202)
+        await sse.until((c) => c.events.some((e) => e.data.includes(event.event_id)), 'the event')
+        expect(sse.events.map((e) => e.event)).toEqual(['entity.registered'])
+      } finally {
+        sse.close()
+      }
+    },
+  )
 })
 
 describe('the relay and the event stream', () => {
