@@ -47,14 +47,29 @@ export interface SurfaceSpec {
   operations: OperationSpec[]
 }
 
-/** Same conversion as `npm run schemas`: checks JSON Schema cannot express are left out, not fatal. */
+/** An empty `required` list says nothing, and tools written for OpenAPI 3.0 refuse it. */
+const withoutEmptyRequired = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(withoutEmptyRequired)
+  if (!value || typeof value !== 'object') return value
+  const out: Record<string, unknown> = {}
+  for (const [key, item] of Object.entries(value)) {
+    if (key === 'required' && Array.isArray(item) && item.length === 0) continue
+    out[key] = withoutEmptyRequired(item)
+  }
+  return out
+}
+
+/**
+ * JSON Schema 2020-12, the dialect of OpenAPI 3.1, as `npm run schemas` converts: checks JSON
+ * Schema cannot express are left out, not fatal.
+ */
 export const jsonSchema = (schema: v.GenericSchema): JsonSchema => {
   const { $schema: _, ...rest } = toJsonSchema(schema, {
-    target: 'openapi-3.0',
+    target: 'draft-2020-12',
     typeMode: 'ignore',
     errorMode: 'ignore',
   }) as JsonSchema
-  return rest
+  return withoutEmptyRequired(rest) as JsonSchema
 }
 
 export const ErrorBody = v.object({
@@ -152,7 +167,7 @@ const buildOperation = (op: OperationSpec) => {
   }
 }
 
-/** An OpenAPI 3.0 document; `undefined` fields vanish when it is serialised. */
+/** An OpenAPI 3.1 document (schemas in JSON Schema 2020-12); `undefined` fields vanish when it is serialised. */
 export const buildDocument = (surface: SurfaceSpec) => {
   const paths: Record<string, Record<string, unknown>> = {}
   for (const op of surface.operations) {
@@ -162,7 +177,8 @@ export const buildDocument = (surface: SurfaceSpec) => {
   }
   return JSON.parse(
     JSON.stringify({
-      openapi: '3.0.3',
+      openapi: '3.1.0',
+      jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
       info: { title: surface.title, version: surface.version, description: surface.description },
       tags: [...new Set(surface.operations.map((op) => op.tag))].map((name) => ({ name })),
       components: { securitySchemes: surface.securitySchemes },

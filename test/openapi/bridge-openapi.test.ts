@@ -1,3 +1,4 @@
+import SwaggerParser from '@apidevtools/swagger-parser'
 import * as v from 'valibot'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../bridge/app'
@@ -39,6 +40,17 @@ describe('bridge OpenAPI document', () => {
   it('has examples that validate against their schemas', () => {
     expect(exampleProblems(BRIDGE_OPERATIONS)).toEqual([])
     expect(v.safeParse(PublishBody, { events: [] }).success).toBe(false)
+  })
+
+  it('is an OpenAPI 3.1 document that swagger-parser accepts, as served', async () => {
+    const served = (await (await app.request('/openapi.json')).json()) as Record<string, unknown>
+    expect(served).toMatchObject({
+      openapi: '3.1.0',
+      jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    })
+    expect(JSON.stringify(served)).not.toContain('"required":[]')
+    // validate() dereferences in place: hand it a copy
+    await expect(SwaggerParser.validate(structuredClone(served) as never)).resolves.toBeDefined()
   })
 
   it('serves the document at /openapi.json and a self-contained reference at /docs', async () => {
