@@ -214,6 +214,15 @@ export const startPgWsRelay = async (options: PgWsRelayOptions): Promise<PgWsRel
     { keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 30_000 },
     handleHttp,
   )
+  // listening before the WebSocket server is attached: it re-emits the server's errors (a port in
+  // use) and would throw them, having no listener of its own
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, host.replace(/^\[|\]$/g, ''), () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
   const pairs = new Set<{ ws: WebSocket; tcp: Socket }>()
   const wss = new WebSocketServer({ server, perMessageDeflate: false })
 
@@ -264,13 +273,6 @@ export const startPgWsRelay = async (options: PgWsRelayOptions): Promise<PgWsRel
     tcp.on('error', closeBoth)
   })
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port ?? 0, host.replace(/^\[|\]$/g, ''), () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
   const address = server.address()
   if (address === null || typeof address === 'string')
     throw new Error('unexpected pipe address for pg-ws-relay')

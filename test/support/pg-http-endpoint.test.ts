@@ -5,7 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { type PgWsRelay, startPgWsRelay } from '../../scripts/lib/pg-ws-relay'
 import { freePort } from '../../scripts/lib/stack/ports'
-import { createTestDatabase, type PostgresServer, startPostgres, type TestDatabase } from './postgres'
+import {
+  createTestDatabase,
+  openSql,
+  type PostgresServer,
+  startPostgres,
+  type TestDatabase,
+} from './postgres'
 import { expectedFidelity, fidelity, tableName } from './sql-fidelity'
 
 const withAppName = (url: string, appName: string) => {
@@ -288,6 +294,75 @@ describe('SQL-over-HTTP endpoint of the relay, through the Neon driver', () => {
     expect(await res.json()).toEqual({ sql_calls: 3, ws_connections: 1 })
     expect(relay.stats(key)).toEqual({ sql_calls: 3, ws_connections: 1 })
     expect(relay.stats('never-used')).toEqual({ sql_calls: 0, ws_connections: 0 })
+  })
+
+  /** Backends the endpoint's pools hold on the test database. */
+  const endpointBackends = async () => {
+    const admin = openSql(db.url, { max: 1 })
+    try {
+      const [row] = await admin<{ n: number }[]>`
+        select count(*)::int as n from pg_stat_activity
+         where application_name = 'pg-http-endpoint' and datname = ${db.name}`
+      return row?.n ?? 0
+    } finally {
+      await admin.end()
+    }
+  }
+
+  const waitFor = async (check: () => Promise<boolean>, what: string) => {
+    const deadline = Date.now() + 10_000
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
+  it('runs concurrent requests over at most maxConnections Postgres connections', async () => {
+    const sql = neon(db.url)
+    let peak = 0
+    const sleeping = Promise.all(Array.from({ length: 6 }, () => sql.query('select pg_sleep(0.3) as s')))
+    const watching = (async () => {
+      for (let i = 0; i < 10; i++) {
+        peak = Math.max(peak, await endpointBackends())
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    })()
+    expect(await sleeping).toEqual(Array.from({ length: 6 }, () => [{ s: '' }]))
+    await watching
+    expect(peak).toBe(2)
+  })
+
+  it('closes idle connections, and close() ends every connection and frees the port', async () => {
+    const target = new URL(db.url)
+    const options = {
+      pgHost: target.hostname,
+      pgPort: Number(target.port || 5432),
+      databases: [db.name],
+      sql: { idleTimeoutMs: 200 },
+    }
+    const own = await startPgWsRelay(options)
+    const before = await endpointBackends()
+    neonConfig.fetchEndpoint = () => own.sqlUrl
+    try {
+      await neon(db.url).query('select 1')
+      await waitFor(async () => (await endpointBackends()) === before, 'the idle connection to close')
+
+      const again = await startPgWsRelay({ ...options, port: own.port, sql: {} }).catch((e) => e)
+      expect(again).toBeInstanceOf(Error)
+      await neon(db.url).query('select 1')
+      expect(await endpointBackends()).toBe(before + 1)
+      await own.close()
+      await waitFor(async () => (await endpointBackends()) === before, 'close() to end the pooled connection')
+      const reopened = await startPgWsRelay({ ...options, port: own.port })
+      try {
+        expect(await neon(db.url).query('select 2 as two')).toEqual([{ two: 2 }])
+      } finally {
+        await reopened.close()
+      }
+    } finally {
+      neonConfig.fetchEndpoint = () => relay.sqlUrl
+      await own.close().catch(() => {})
+    }
   })
 
   it('refuses to listen anywhere but loopback', async () => {
