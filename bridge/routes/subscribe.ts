@@ -33,9 +33,11 @@ const SEQUENCE = /^\d{1,15}$/
 
 /**
  * SSE queue groups live in the principal's own namespace, so no client can join the groups that
- * forward routes (`library-bridge`) and executors (`library-swap-executor`) answer requests in.
+ * forward routes (`library-bridge`) and executors (`library-swap-executor`) answer requests in,
+ * nor another principal's. `:` appears in neither token names nor queue names, so principal `a`
+ * with queue `b.q` and principal `a.b` with queue `q` stay apart.
  */
-export const sseQueueName = (principal: string, queue: string): string => `sse.${principal}.${queue}`
+export const sseQueueName = (principal: string, queue: string): string => `sse:${principal}:${queue}`
 
 /** `Last-Event-ID` wins over `?from=` so an EventSource reconnecting to its original URL resumes. */
 export const startPosition = (lastEventId: string | undefined, from: string | undefined): StartPosition => {

@@ -35,6 +35,8 @@ const TOKENS = {
     observe: ['library.swap.*'],
   },
   obs2: { token: 'sec-obs2-token-0123456789abcdef', subscribe: ['ops.>'] },
+  team: { token: 'sec-team-token-0123456789abcdef', subscribe: ['ops.>'] },
+  'team.ops': { token: 'sec-team-ops-token-0123456789abcdef', subscribe: ['ops.>'] },
 }
 type TokenName = keyof typeof TOKENS
 
@@ -442,13 +444,17 @@ describe('queue groups and request subjects', () => {
     const b = await SseTestClient.open(subscribeUrl('ops.jobs', { queue: 'workers' }), auth('obs2'))
     // obs2 writing obs's namespaced name lands in its own namespace again
     const c = await SseTestClient.open(subscribeUrl('ops.jobs', { queue: 'sse.obs.workers' }), auth('obs2'))
+    // dots in token names: `team` + `ops.workers` is not `team.ops` + `workers`
+    const d = await SseTestClient.open(subscribeUrl('ops.jobs', { queue: 'ops.workers' }), auth('team'))
+    const e = await SseTestClient.open(subscribeUrl('ops.jobs', { queue: 'workers' }), auth('team.ops'))
+    const clients = [a, b, c, d, e]
     try {
       for (let i = 0; i < 10; i++) nc.publish('ops.jobs', `job-${i}`)
       await nc.flush()
-      for (const client of [a, b, c]) await client.waitForEvents(10)
-      for (const client of [a, b, c]) expect(client.events).toHaveLength(10)
+      for (const client of clients) await client.waitForEvents(10)
+      for (const client of clients) expect(client.events).toHaveLength(10)
     } finally {
-      for (const client of [a, b, c]) client.close()
+      for (const client of clients) client.close()
     }
   })
 })
