@@ -280,7 +280,14 @@ const main = async () => {
         port: BRIDGE_PORT,
         natsUrl,
         tokens: {
-          admin: { token: secrets.admin, publish: ['>'], request: ['>'], subscribe: ['>'], admin: true },
+          admin: {
+            token: secrets.admin,
+            publish: ['>'],
+            request: ['>'],
+            subscribe: ['>'],
+            observe: ['>'],
+            admin: true,
+          },
           functions: {
             token: secrets.functions,
             publish: ['library.>'],

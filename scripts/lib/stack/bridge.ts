@@ -10,6 +10,8 @@ export interface BridgeTokenScopes {
   publish: string[]
   request: string[]
   subscribe: string[]
+  /** Request subjects whose requests the token may watch over SSE. */
+  observe?: string[]
   admin?: boolean
 }
 
