@@ -36,6 +36,37 @@ const normalizeThrown: MiddlewareHandler<HonoEnv> = async function normalizeThro
   }
 }
 
+/**
+ * For a path no handler answered: the methods that have a handler on it (with HEAD where GET is),
+ * empty when the path itself is unknown. Built once from the registered routes.
+ */
+const allowedMethods = (routes: ReadonlyArray<{ method: string; path: string }>) => {
+  const byPattern = new Map<string, Set<string>>()
+  for (const route of routes) {
+    if (route.method === 'ALL') continue
+    const methods = byPattern.get(route.path) ?? new Set<string>()
+    methods.add(route.method.toUpperCase())
+    if (route.method.toUpperCase() === 'GET') methods.add('HEAD')
+    byPattern.set(route.path, methods)
+  }
+  const patterns = [...byPattern].map(([path, methods]) => ({
+    match: new RegExp(
+      `^${path
+        .split('/')
+        .map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+        .join('/')}/?$`,
+    ),
+    methods,
+  }))
+  return (path: string): string[] => {
+    const found = new Set<string>()
+    for (const pattern of patterns) {
+      if (pattern.match.test(path)) for (const method of pattern.methods) found.add(method)
+    }
+    return [...found].sort()
+  }
+}
+
 // mounted in one chain so that `typeof app` carries every route's types, for hono/client
 export const createApp = () => {
   const api = new Hono<HonoEnv>()
@@ -52,7 +83,27 @@ export const createApp = () => {
     .route('/webhooks', webhookRoutes)
     .route('/internal', internalSwapRoutes)
 
-  app.notFound((c) => c.json(errorBody('not_found', 'No such route', c.get('requestId')), 404))
+  const allowed = allowedMethods(app.routes)
+  app.notFound((c) => {
+    const path = c.req.path.length > 200 ? `${c.req.path.slice(0, 200)}…` : c.req.path
+    const methods = allowed(c.req.path)
+    if (methods.length) {
+      return c.json(
+        errorBody(
+          'method_not_allowed',
+          `${c.req.method} is not allowed on ${path}; allowed: ${methods.join(', ')}`,
+          c.get('requestId'),
+          { method: c.req.method, allowed: methods },
+        ),
+        405,
+        { allow: methods.join(', ') },
+      )
+    }
+    return c.json(
+      errorBody('not_found', `No route ${c.req.method} ${path}`, c.get('requestId'), { path }),
+      404,
+    )
+  })
 
   app.onError((thrown, c) => {
     const requestId = c.get('requestId') ?? crypto.randomUUID()

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest'
+import { call } from './support/call'
+
+describe('paths and methods without a handler', () => {
+  it('a known path with another method is a 405 with Allow', async () => {
+    const res = await call('/api/v1/entities', { method: 'PUT', json: { name: 'x' } })
+    expect(res.status).toBe(405)
+    expect(res.headers.get('allow')).toBe('GET, HEAD, POST')
+    expect(res.body.error).toMatchObject({
+      code: 'method_not_allowed',
+      message: 'PUT is not allowed on /api/v1/entities; allowed: GET, HEAD, POST',
+      request_id: expect.any(String),
+      details: { method: 'PUT', allowed: ['GET', 'HEAD', 'POST'] },
+    })
+
+    const one = await call('/api/v1/entities/6f1c2a52-5b5e-4d8b-9a3e-0b8f7f1f4c11', { method: 'PUT' })
+    expect(one.status).toBe(405)
+    expect(one.headers.get('allow')).toBe('DELETE, GET, HEAD, PATCH')
+
+    const webhook = await call('/webhooks/dev', { key: null })
+    expect(webhook.status).toBe(405)
+    expect(webhook.headers.get('allow')).toBe('POST')
+  })
+
+  it('still asks for credentials first on authenticated paths', async () => {
+    const res = await call('/api/v1/entities', { method: 'PUT', key: null })
+    expect(res.status).toBe(401)
+  })
+
+  it('an unknown path is a 404 that names it', async () => {
+    const res = await call('/api/v1/nothing-here')
+    expect(res.status).toBe(404)
+    expect(res.headers.get('allow')).toBeNull()
+    expect(res.body.error).toMatchObject({
+      code: 'not_found',
+      message: 'No route GET /api/v1/nothing-here',
+      details: { path: '/api/v1/nothing-here' },
+    })
+    const long = await call(`/${'x'.repeat(500)}`, { method: 'DELETE', key: null })
+    expect(long.status).toBe(404)
+    expect(long.body.error.message).toBe(`No route DELETE /${'x'.repeat(199)}…`)
+  })
+})
