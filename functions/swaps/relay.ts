@@ -1,4 +1,5 @@
 import * as v from 'valibot'
+import { findTooDeep } from '../../shared/json-depth'
 import { SWAP_COMMAND_SUBJECT } from '../../shared/subjects'
 import { SwapResponse } from '../../shared/swap'
 import type { LibrarySwapCommand } from '../../shared/swap-execution'
@@ -13,7 +14,7 @@ export type RelayOutcome =
   /** The command never reached NATS (bridge unreachable, NATS down, refused). */
   | { kind: 'unavailable'; message: string }
 
-export type RelayConfig = Pick<Config, 'BRIDGE_URL' | 'BRIDGE_TOKEN'>
+export type RelayConfig = Pick<Config, 'BRIDGE_URL' | 'BRIDGE_TOKEN' | 'MAX_JSON_DEPTH'>
 
 const BridgeError = v.object({ error: v.object({ code: v.string(), message: v.string() }) })
 
@@ -68,6 +69,12 @@ export const relaySwapCommand = async (
     const code = res.headers.get('nats-service-error-code') ?? '?'
     return { kind: 'invalid_reply', message: `executor error ${code}: ${serviceError}` }
   }
+  // validation_results travels on in swap events, which the bridge holds to the same depth limit
+  if (findTooDeep(body, config.MAX_JSON_DEPTH) !== undefined)
+    return {
+      kind: 'invalid_reply',
+      message: `the executor reply nests deeper than ${config.MAX_JSON_DEPTH} levels`,
+    }
   const parsed = v.safeParse(SwapResponse, body)
   if (!parsed.success) return { kind: 'invalid_reply', message: 'the executor reply is not a SwapResponse' }
   if (parsed.output.swap_id.toLowerCase() !== command.swap_id)
