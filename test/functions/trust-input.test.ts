@@ -77,7 +77,7 @@ describe('configuration errors never show the value', () => {
     ['WEBHOOK_SOURCES', `{"github":{"secrets":"${WHSEC}","allow":["*"]}}`, 'c2VjcmV0'],
     ['WEBHOOK_SOURCES', `{"github":{"secrets":["${WHSEC}"],"allow":["${WHSEC}"]}}`, 'c2VjcmV0'],
     ['WEBHOOK_SOURCES', `{"${WHSEC}":{"secrets":["${WHSEC}"],"allow":["*"]}}`, 'c2VjcmV0'],
-    ['WEBHOOK_SOURCES', `{"github":{"secrets":[${12345678901234567}],"allow":["*"]}}`, '1234567890'],
+    ['WEBHOOK_SOURCES', `{"github":{"secrets":[1234567890123456],"allow":["*"]}}`, '1234567890'],
   ])('%s: %s', async (binding, value, secret) => {
     const res = await call('/api/v1/entities', { env: { [binding]: value } })
     expect(res.status).toBe(500)

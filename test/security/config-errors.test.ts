@@ -15,11 +15,7 @@ const configError = (env: Record<string, string>): string => {
 
 describe('bridge configuration errors name the variable and the problem, never the value', () => {
   it.each([
-    [
-      'token of the wrong type',
-      { ro: { token: 1234567890123456789, subscribe: ['library.>'] } },
-      '1234567890',
-    ],
+    ['token of the wrong type', { ro: { token: 1234567890123456, subscribe: ['library.>'] } }, '1234567890'],
     ['scopes as a string', { ro: { token: SECRET, subscribe: SECRET } }, SECRET],
     ['admin flag as a string', { ro: { token: `${SECRET}-a`, admin: SECRET } }, SECRET],
     ['a secret as the token name', { [`${SECRET}!`]: { token: `${SECRET}-b` } }, SECRET],
