@@ -36,11 +36,43 @@ export interface FieldIssue {
 const issuePath = (issue: v.BaseIssue<unknown>): string =>
   (issue.path ?? []).map((item) => String(item.key)).join('.')
 
+/** valibot's own message (`Invalid type: Expected … but received …`), not one a schema set. */
+const isDefaultMessage = (issue: v.BaseIssue<unknown>) =>
+  issue.message.startsWith('Invalid ') && issue.message.endsWith(`eceived ${issue.received}`)
+
+const TYPE_NAMES: Record<string, string> = {
+  Object: 'an object',
+  Array: 'an array',
+  string: 'a string',
+  number: 'a number',
+  boolean: 'a boolean',
+}
+
+/**
+ * An issue as a sentence about its field: `reason is required`, `type must be "a" | "b", got "c"`,
+ * `name has an invalid length: expected >=1, got 0`. Messages a schema sets itself are kept.
+ */
+export const readableIssue = (issue: v.BaseIssue<unknown>, path: string): string => {
+  if (!isDefaultMessage(issue)) return issue.message
+  const field = path === '(root)' ? 'the body' : path
+  if (issue.expected === 'never') return `${field} is not a known field`
+  if (issue.kind === 'schema' && issue.input === undefined) return `${field} is required`
+  const expected = issue.expected?.replace(/^\((.*)\)$/, '$1')
+  if (issue.kind === 'schema') {
+    const type = expected ?? issue.type
+    return `${field} must be ${TYPE_NAMES[type] ?? type}, got ${issue.received}`
+  }
+  const what = issue.message.slice('Invalid '.length, issue.message.indexOf(':'))
+  return expected
+    ? `${field} has an invalid ${what}: expected ${expected}, got ${issue.received}`
+    : `${field} is not a valid ${what}, got ${issue.received}`
+}
+
 export const issuesToDetails = (issues: readonly v.BaseIssue<unknown>[], prefix = ''): FieldIssue[] =>
-  issues.map((issue) => ({
-    path: [prefix, issuePath(issue)].filter(Boolean).join('.') || '(root)',
-    message: issue.message,
-  }))
+  issues.map((issue) => {
+    const path = [prefix, issuePath(issue)].filter(Boolean).join('.') || '(root)'
+    return { path, message: readableIssue(issue, path) }
+  })
 
 const describeInput = (input: unknown): string => {
   if (input === null) return 'null'
@@ -84,5 +116,10 @@ export const firstIssue = (issues: readonly [v.BaseIssue<unknown>, ...v.BaseIssu
   return path ? `${path}: ${message}` : message
 }
 
-export const invalidInput = (issues: readonly v.BaseIssue<unknown>[], prefix = ''): HttpError =>
-  new HttpError(400, 'invalid_input', 'The request is not valid', issuesToDetails(issues, prefix))
+/** 400 `invalid_input`: the first issue in the message, every issue in `details`. */
+export const invalidInput = (issues: readonly v.BaseIssue<unknown>[], prefix = ''): HttpError => {
+  const details = issuesToDetails(issues, prefix)
+  const more = details.length > 1 ? ` (and ${details.length - 1} more)` : ''
+  const first = details[0] ? `: ${details[0].message}${more}` : ''
+  return new HttpError(400, 'invalid_input', `The request is not valid${first}`, details)
+}

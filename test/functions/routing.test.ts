@@ -41,3 +41,29 @@ describe('paths and methods without a handler', () => {
     expect(long.body.error.message).toBe(`No route DELETE /${'x'.repeat(199)}…`)
   })
 })
+
+describe('validation messages', () => {
+  it('name the field at fault in words', async () => {
+    const res = await call('/api/v1/swaps', {
+      json: {
+        from_entity_id: '6f1c2a52-5b5e-4d8b-9a3e-0b8f7f1f4c11',
+        to_entity_id: '7f1c2a52-5b5e-4d8b-9a3e-0b8f7f1f4c12',
+        initiated_by: 'routing-test',
+      },
+    })
+    expect(res.status).toBe(400)
+    expect(res.body.error).toMatchObject({
+      code: 'invalid_input',
+      message: 'The request is not valid: reason is required',
+      details: [{ path: 'reason', message: 'reason is required' }],
+    })
+
+    const typed = await call('/api/v1/entities', {
+      json: { name: 'routing-test', type: 'widget', version: '1.0.0', colour: 'red' },
+    })
+    expect(typed.status).toBe(400)
+    const messages = (typed.body.error.details as Array<{ message: string }>).map((d) => d.message)
+    expect(messages).toContain('colour is not a known field')
+    expect(messages.some((m) => m.startsWith('type must be "strategy" | "model"'))).toBe(true)
+  })
+})

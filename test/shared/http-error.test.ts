@@ -57,6 +57,43 @@ describe('issuesToDetails', () => {
 
 const validBody = () => ({ name: 'n', tags: [], config: { window: 1, limits: {} } })
 
+describe('issue messages read as sentences about the field', () => {
+  const Strict = v.strictObject({
+    reason: v.string(),
+    kind: v.picklist(['a', 'b']),
+    id: v.optional(v.pipe(v.string(), v.uuid())),
+    name: v.optional(v.pipe(v.string(), v.minLength(3))),
+    custom: v.optional(v.pipe(v.string(), v.regex(/^x/, 'must start with x'))),
+  })
+
+  it('names a missing, unknown, mistyped or invalid field', () => {
+    const details = issuesToDetails(
+      issuesOf(Strict, { kind: 'c', id: 'zz', name: 'ab', custom: 'y', extra: 1 }),
+      'body',
+    )
+    expect(details).toEqual([
+      { path: 'body.reason', message: 'body.reason is required' },
+      { path: 'body.kind', message: 'body.kind must be "a" | "b", got "c"' },
+      { path: 'body.id', message: 'body.id is not a valid UUID, got "zz"' },
+      { path: 'body.name', message: 'body.name has an invalid length: expected >=3, got 2' },
+      { path: 'body.custom', message: 'must start with x' },
+      { path: 'body.extra', message: 'body.extra is not a known field' },
+    ])
+    expect(issuesToDetails(issuesOf(Strict, 'text'))).toEqual([
+      { path: '(root)', message: 'the body must be an object, got "text"' },
+    ])
+  })
+
+  it('puts the first one in the error message', () => {
+    expect(invalidInput(issuesOf(Strict, { kind: 'a' })).message).toBe(
+      'The request is not valid: reason is required',
+    )
+    expect(invalidInput(issuesOf(Strict, { kind: 'c' })).message).toBe(
+      'The request is not valid: reason is required (and 1 more)',
+    )
+  })
+})
+
 describe('invalidInput and errorBody', () => {
   it('builds a 400 invalid_input HttpError carrying the field issues', () => {
     const error = invalidInput(issuesOf(Body, { ...validBody(), tags: [''] }), 'body')
