@@ -10,15 +10,6 @@
 export const DEAD_LETTER_SUBJECT_PREFIX = 'library_dlq'
 export const REPLAY_SUBJECT_PREFIX = 'library_dlq_replay'
 
-/** The reserved space written as NATS patterns (for documentation, logs and tests). */
-export const RESERVED_SUBJECT_PATTERNS: readonly string[] = [
-  '$*.>',
-  '_*.>',
-  '*._INBOX.>',
-  `${DEAD_LETTER_SUBJECT_PREFIX}.>`,
-  `${REPLAY_SUBJECT_PREFIX}.>`,
-]
-
 export type ReservedReason = 'nats_system' | 'inbox' | 'dead_letter'
 
 const INTERNAL_FIRST_TOKENS = new Set([DEAD_LETTER_SUBJECT_PREFIX, REPLAY_SUBJECT_PREFIX])
