@@ -21,10 +21,14 @@ export interface ComponentHealth {
 
 /**
  * Upserts a component's health. A report older than the stored one (webhooks may arrive out of
- * order) leaves the row alone; `changed_at` moves only when the degraded flag flips.
+ * order) leaves the row alone; `changed_at` moves only when the degraded flag flips. False when the
+ * report was older and changed nothing.
  */
-export const reportComponentHealth = async (db: Queryable, report: ComponentHealthReport): Promise<void> => {
-  await db.query(
+export const reportComponentHealth = async (
+  db: Queryable,
+  report: ComponentHealthReport,
+): Promise<boolean> => {
+  const { rowCount } = await db.query(
     `insert into component_health (component, degraded, status, details, source, observed_at)
      values ($1, $2, $3, $4, $5, $6)
      on conflict (component) do update set
@@ -45,4 +49,5 @@ export const reportComponentHealth = async (db: Queryable, report: ComponentHeal
       report.observedAt,
     ],
   )
+  return (rowCount ?? 0) > 0
 }

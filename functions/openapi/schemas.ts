@@ -71,4 +71,14 @@ export const page = <S extends v.GenericSchema>(item: S) =>
 
 export const Health = v.object({ status: v.literal('ok') })
 export const HealthDetailed = v.looseObject({ status: v.string() })
-export const WebhookAccepted = v.looseObject({})
+export const WebhookAccepted = v.looseObject({
+  status: v.literal('accepted'),
+  source: v.string(),
+  webhook_id: v.string(),
+  type: v.string(),
+  events: v.array(v.object({ event_id: Uuid, event_type: v.string() })),
+  /** Health reports: whether the component's state took the report (an older one does not). */
+  health: v.optional(
+    v.object({ component: v.string(), applied: v.boolean(), message: v.optional(v.string()) }),
+  ),
+})

@@ -65,7 +65,7 @@ export const webhookRoutes = new Hono<HonoEnv>()
     const outcome = await withTransaction(c.var.db, async (tx) => {
       const claim = await claimReceipt(tx, { ...key, type: payload.type })
       if (!claim.claimed) return { replayed: true, body: claim.body, events: [] }
-      const events = await prepared.run({
+      const { events, health } = await prepared.run({
         tx,
         source: name,
         webhookId: delivery.id,
@@ -79,6 +79,7 @@ export const webhookRoutes = new Hono<HonoEnv>()
         webhook_id: delivery.id,
         type: payload.type,
         events: events.map((e) => ({ event_id: e.event_id, event_type: e.event_type })),
+        ...(health ? { health } : {}),
       }
       await recordResponse(tx, { ...key, status: 200, body: response })
       return { replayed: false, body: response, events }

@@ -31,13 +31,26 @@ export interface WebhookContext {
   metadata: Record<string, unknown>
 }
 
+/** A health report's effect on the state `/health/detailed` shows. */
+export interface HealthOutcome {
+  component: string
+  /** False when the report was older than the stored observation and changed nothing. */
+  applied: boolean
+  message?: string
+}
+
+export interface WebhookOutcome {
+  events: LibraryEvent[]
+  health?: HealthOutcome
+}
+
 type Handler<S extends v.GenericSchema> = (
   ctx: WebhookContext,
   data: v.InferOutput<S>,
-) => Promise<LibraryEvent[]>
+) => Promise<WebhookOutcome>
 
 export interface PreparedWebhook {
-  run: (ctx: WebhookContext) => Promise<LibraryEvent[]>
+  run: (ctx: WebhookContext) => Promise<WebhookOutcome>
 }
 
 /** Validates `data` up front (400 with per-field issues) and returns the work to do in the transaction. */
@@ -56,6 +69,10 @@ const emit = async (ctx: WebhookContext, event: LibraryEvent): Promise<LibraryEv
   return [event]
 }
 
+const staleReport = (component: string, occurredAt: string) =>
+  `The report's timestamp ${occurredAt} is older than the observation stored for '${component}': ` +
+  'the component keeps that state in /health/detailed'
+
 const Text = (max: number) => v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(max))
 
 const HealthData = (defaultStatus: string) =>
@@ -68,13 +85,17 @@ const HealthData = (defaultStatus: string) =>
 const health = (eventType: 'health.degraded' | 'health.recovered') => {
   const degraded = eventType === 'health.degraded'
   return mapping(HealthData(degraded ? 'degraded' : 'healthy'), async (ctx, data) => {
-    await reportComponentHealth(ctx.tx, {
+    const applied = await reportComponentHealth(ctx.tx, {
       ...data,
       degraded,
       source: ctx.source,
       observedAt: ctx.occurredAt,
     })
-    return emit(ctx, createEvent({ event_type: eventType, data, metadata: ctx.metadata }))
+    const events = await emit(ctx, createEvent({ event_type: eventType, data, metadata: ctx.metadata }))
+    const health: HealthOutcome = applied
+      ? { component: data.component, applied }
+      : { component: data.component, applied, message: staleReport(data.component, ctx.occurredAt) }
+    return { events, health }
   })
 }
 
@@ -90,7 +111,7 @@ const deployment = <
 ) =>
   mapping(schema, async (ctx, data) => {
     const { events } = await transitionDeploymentIn(ctx.tx, data.deployment_id, action, data, ctx.action)
-    return events
+    return { events }
   })
 
 /** One entry per inbound type: its `data` schema and what it does. */
@@ -111,8 +132,8 @@ export const MAPPINGS: Record<WebhookType, Mapping> = {
       threshold: v.pipe(v.number(), v.finite()),
       window: Text(64),
     }),
-    (ctx, { entity_id, ...data }) =>
-      emit(
+    async (ctx, { entity_id, ...data }) => ({
+      events: await emit(
         ctx,
         createEvent({
           event_type: 'performance.threshold_exceeded',
@@ -121,5 +142,6 @@ export const MAPPINGS: Record<WebhookType, Mapping> = {
           metadata: ctx.metadata,
         }),
       ),
+    }),
   ),
 }

@@ -49,12 +49,26 @@ describe('health webhooks and /health/detailed', () => {
   it('a report older than the stored one does not move the component back', async () => {
     const component = uniqueName('price_feed')
     const recovered = healthPayload('health.recovered', component)
-    expect((await sendWebhook('health-only', recovered)).status).toBe(200)
+    const current = await sendWebhook('health-only', recovered)
+    expect(current.status).toBe(200)
+    expect(current.body).toMatchObject({ health: { component, applied: true } })
+    expect(current.body).not.toHaveProperty('health.message')
     const late = {
       ...healthPayload('health.degraded', component),
       timestamp: new Date(Date.now() - 60_000).toISOString(),
     }
-    expect((await sendWebhook('health-only', late)).status).toBe(200)
+    const answer = await sendWebhook('health-only', late)
+    expect(answer.status).toBe(200)
+    // accepted and emitted, but the answer says the state did not move
+    expect(answer.body).toMatchObject({
+      status: 'accepted',
+      events: [{ event_type: 'health.degraded' }],
+      health: {
+        component,
+        applied: false,
+        message: `The report's timestamp ${late.timestamp} is older than the observation stored for '${component}': the component keeps that state in /health/detailed`,
+      },
+    })
     const now = await detailed()
     expect(now.degraded_components).not.toContain(component)
     expect(now.components).toContainEqual(expect.objectContaining({ component, degraded: false }))
