@@ -85,9 +85,7 @@ const describeInput = (input: unknown): string => {
  * secrets): valibot's default messages quote the input, so those are rewritten from `expected`.
  */
 export const issueMessageWithoutValue = (issue: v.BaseIssue<unknown>): string => {
-  const isDefault =
-    issue.message.startsWith('Invalid ') && issue.message.endsWith(`eceived ${issue.received}`)
-  if (!isDefault) return issue.message
+  if (!isDefaultMessage(issue)) return issue.message
   if (issue.expected === 'never') return 'unknown key'
   if (issue.input === undefined) return 'is required'
   if (issue.kind === 'schema')
