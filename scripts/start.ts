@@ -149,6 +149,18 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   })
 }
 
+// whoever reads our output may be gone first (a pipe closed by a stopped parent): a failed write
+// must not end this process before it has stopped what it started
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {})
+
+// a client caught by the stop of its server can throw from a timer (postgres.js mid-migration):
+// whatever throws, the processes started so far are stopped before this one ends
+process.on('uncaughtException', (err) => {
+  if (stopping) return
+  console.error(red(`\nnpm start failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`))
+  void shutdown(1)
+})
+
 // npm and `sh -c` may exit on a signal without passing it on; we notice by being reparented
 const parentAtStart = process.ppid
 setInterval(() => {

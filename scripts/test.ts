@@ -67,11 +67,18 @@ const prerequisites = () => {
 }
 
 let child: ReturnType<typeof spawn> | undefined
+let firstInterrupt: number | undefined
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(sig, () => {
-    // a terminal's Ctrl-C reaches the child too; a signal sent to this process alone is passed on
-    child?.kill(sig)
-    if (!child) process.exit(130)
+    if (!child) process.exit(128 + constants.signals[sig])
+    if (sig === 'SIGINT') {
+      // a terminal's Ctrl-C reaches the child itself, and npm relays it here as well: passing that
+      // on would make vitest skip its teardown. A later one (or one sent to npm alone) is passed on.
+      const repeated = firstInterrupt !== undefined && Date.now() - firstInterrupt > 1_000
+      firstInterrupt ??= Date.now()
+      if (!repeated) return
+    }
+    child.kill(sig)
   })
 }
 

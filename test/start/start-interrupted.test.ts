@@ -39,8 +39,25 @@ afterEach(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true })
 })
 
-/** Runs scripts/start.ts as `npm start` does, in its own process group as a terminal would. */
-const start = async (env: Record<string, string>) => {
+/** Live processes whose command line mentions `text`. */
+const processesMentioning = (text: string): number[] =>
+  readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        return readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)
+      } catch {
+        return false
+      }
+    })
+    .map(Number)
+
+/**
+ * Runs scripts/start.ts as `npm start` does, in its own process group as a terminal would; with
+ * `throughParent`, under a parent that relays its output and dies at the first Ctrl-C, closing the
+ * pipe start.ts writes to.
+ */
+const start = async (env: Record<string, string>, throughParent = false) => {
   workDir = await mkdtemp(join(tmpdir(), 'npm-start-'))
   chmodSync(workDir, 0o755)
   const full: NodeJS.ProcessEnv = {
@@ -52,7 +69,9 @@ const start = async (env: Record<string, string>) => {
   }
   delete full.NATS_URL
   delete full.DATABASE_URL
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts', '--quiet'], {
+  const startArgs = ['--import', 'tsx', 'scripts/start.ts', '--quiet']
+  const parent = `const c = require('node:child_process').spawn(process.execPath, ${JSON.stringify(startArgs)}, { stdio: ['ignore', 'pipe', 'pipe'] }); c.stdout.pipe(process.stdout); c.stderr.pipe(process.stderr)`
+  const proc = spawn(process.execPath, throughParent ? ['-e', parent] : startArgs, {
     cwd: ROOT,
     env: full,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -107,6 +126,31 @@ describe('npm start', () => {
       const settle = Date.now() + 10_000
       while (processGroup(run.proc.pid!).length && Date.now() < settle) await sleep(100)
       expect(processGroup(run.proc.pid!)).toEqual([])
+    },
+    STEP_TIMEOUT_MS + 60_000,
+  )
+
+  it(
+    'stops what it started even when the reader of its output is gone first',
+    async () => {
+      const run = await start(
+        { BRIDGE_PORT: String(await getFreePort()), FUNCTIONS_PORT: String(await getFreePort()) },
+        true,
+      )
+      const deadline = Date.now() + STEP_TIMEOUT_MS
+      while (!/✔ postgres /.test(run.output())) {
+        if (run.proc.exitCode !== null) throw new Error(`npm start exited early:\n${run.output()}`)
+        if (Date.now() > deadline) throw new Error(`postgres did not start in time:\n${run.output()}`)
+        await sleep(100)
+      }
+      const dir = workDir!
+      expect(processesMentioning(dir).length).toBeGreaterThanOrEqual(2)
+      process.kill(-run.proc.pid!, 'SIGINT')
+      await run.exit
+      // nats-server and postgres run in their own process groups, with the state dir on their command line
+      const settle = Date.now() + 30_000
+      while (processesMentioning(dir).length && Date.now() < settle) await sleep(200)
+      expect(processesMentioning(dir)).toEqual([])
     },
     STEP_TIMEOUT_MS + 60_000,
   )
