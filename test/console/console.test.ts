@@ -214,6 +214,7 @@ describe('live event console in Chromium', () => {
     await page
       .locator('#hint:not([hidden])', { hasText: `The stream already holds ${inStream} events` })
       .waitFor({ timeout: WAIT_MS })
+    await page.screenshot({ path: join(OUTPUT_DIR, 'console-empty-hint.png') })
 
     // one live row, then the stream from its start without Clear: every event once
     const id = await createEntity(`console-${randomUUID().slice(0, 8)}`)
