@@ -14,7 +14,7 @@ import { formatLogLine } from './lib/stack/log-lines'
 import { launchedProcesses, setLaunchHook } from './lib/stack/managed-process'
 import { ensureNatsServerBin, startEmbeddedNats } from './lib/stack/nats'
 import { dataDir, localDir, ROOT, stackFilePath } from './lib/stack/paths'
-import { portCollisions, requireFreePort } from './lib/stack/ports'
+import { freePort, portCollisions, requireFreePort } from './lib/stack/ports'
 import { startEmbeddedPostgres } from './lib/stack/postgres'
 import { heading, info, interrupt, interrupted, StepFailed, skipped, step } from './lib/stack/progress'
 import { removeStackFile, type StackFile, writeStackFile } from './lib/stack/stack-file'
@@ -274,6 +274,7 @@ const main = async () => {
         pgHost: dbUrl.hostname,
         pgPort: Number(dbUrl.port || 5432),
         databases: [decodeURIComponent(dbUrl.pathname.slice(1)) || 'postgres'],
+        port: await freePort('127.0.0.1', [BRIDGE_PORT, FUNCTIONS_PORT]),
       })
       cleanups.push(() => relay.close())
       ctx.detail(`${relay.url} ${dim(`+ POST ${relay.sqlUrl}`)}`)

@@ -62,7 +62,7 @@ export const startFunctions = async (opts: {
   onCronError?: (message: string) => void
 }): Promise<RunningFunctions> => {
   writeFileSync(opts.envFile, toEnvFile(opts.vars), { mode: 0o600 })
-  const inspectorPort = await freePort()
+  const inspectorPort = await freePort('127.0.0.1', [opts.port])
   const proc = launch({
     name: 'functions',
     command: join(opts.root, 'node_modules/.bin/wrangler'),

@@ -11,7 +11,7 @@ export const isPortFree = (port: number, host = '127.0.0.1'): Promise<boolean> =
     server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)))
   })
 
-export const freePort = (host = '127.0.0.1'): Promise<number> =>
+const anyFreePort = (host: string): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = createServer()
     server.unref()
@@ -24,11 +24,23 @@ export const freePort = (host = '127.0.0.1'): Promise<number> =>
     })
   })
 
+/**
+ * A free port that is not kept for another component: the ports configured for the bridge and the
+ * functions are only bound later, so the OS may hand one of them out in the meantime.
+ */
+export const freePort = async (host = '127.0.0.1', keep: readonly number[] = []): Promise<number> => {
+  for (;;) {
+    const port = await anyFreePort(host)
+    if (!keep.includes(port)) return port
+  }
+}
+
 /** `preferred` when it is free and not kept for another component, else any free port. */
 export const preferredOrFreePort = async (
   preferred: number,
   keep: readonly number[] = [],
-): Promise<number> => (!keep.includes(preferred) && (await isPortFree(preferred)) ? preferred : freePort())
+): Promise<number> =>
+  !keep.includes(preferred) && (await isPortFree(preferred)) ? preferred : freePort('127.0.0.1', keep)
 
 /**
  * The ports configured for the stack's components, by the variable that sets each: a message naming
