@@ -4,11 +4,11 @@ import postgres from 'postgres'
 import { applyMigrations } from '../functions/db/migrate'
 import { isLoopbackHost, startPgWsRelay } from './lib/pg-ws-relay'
 import { blue, bold, cyan, dim, gray, green, magenta, red, yellow } from './lib/stack/ansi'
-import { bridgeExists, startBridge } from './lib/stack/bridge'
+import { functionsForwardRoutes, startBridge } from './lib/stack/bridge'
 import { parseCli } from './lib/stack/cli'
 import { loadDevSecrets } from './lib/stack/dev-secrets'
-import { executorExists, startExecutor } from './lib/stack/executor'
-import { apiKeysVar, functionsExist, startFunctions } from './lib/stack/functions'
+import { startExecutor } from './lib/stack/executor'
+import { apiKeysVar, startFunctions } from './lib/stack/functions'
 import { PidRegistry } from './lib/stack/leftovers'
 import { formatLogLine } from './lib/stack/log-lines'
 import { launchedProcesses, setLaunchHook } from './lib/stack/managed-process'
@@ -207,10 +207,8 @@ const main = async () => {
   const leftovers = await registry.stopLeftovers()
   if (leftovers.length) info(`stopped leftovers of an earlier run: ${leftovers.join(', ')}`)
 
-  const hasBridge = bridgeExists(ROOT)
-  const hasFunctions = functionsExist(ROOT)
-  if (hasBridge) await requireFreePort(BRIDGE_PORT, 'bridge', 'BRIDGE_PORT')
-  if (hasFunctions) await requireFreePort(FUNCTIONS_PORT, 'functions', 'FUNCTIONS_PORT')
+  await requireFreePort(BRIDGE_PORT, 'bridge', 'BRIDGE_PORT')
+  await requireFreePort(FUNCTIONS_PORT, 'functions', 'FUNCTIONS_PORT')
 
   const secrets = loadDevSecrets(join(DATA, 'dev-secrets.json'))
   const stack: StackFile = { tokens: {} }
@@ -286,77 +284,67 @@ const main = async () => {
   // bridge
   const bridgeUrl = `http://127.0.0.1:${BRIDGE_PORT}`
   const functionsUrl = `http://127.0.0.1:${FUNCTIONS_PORT}`
-  if (hasBridge) {
-    await step('bridge', async (ctx) => {
-      const bridge = await startBridge({
-        root: ROOT,
-        port: BRIDGE_PORT,
-        natsUrl,
-        tokens: {
-          admin: {
-            token: secrets.admin,
-            publish: ['>'],
-            request: ['>'],
-            subscribe: ['>'],
-            observe: ['>'],
-            admin: true,
-          },
-          functions: {
-            token: secrets.functions,
-            publish: ['library.>'],
-            request: ['library.swap.command'],
-            subscribe: [],
-          },
+  await step('bridge', async (ctx) => {
+    const bridge = await startBridge({
+      root: ROOT,
+      port: BRIDGE_PORT,
+      natsUrl,
+      tokens: {
+        admin: {
+          token: secrets.admin,
+          publish: ['>'],
+          request: ['>'],
+          subscribe: ['>'],
+          observe: ['>'],
+          admin: true,
         },
-        forward: hasFunctions ? { token: secrets.forward, routes: forwardRoutes(functionsUrl) } : undefined,
-        logFile: join(LOGS, 'bridge.log'),
-      })
-      ctx.detail(bridge.url)
+        functions: {
+          token: secrets.functions,
+          publish: ['library.>'],
+          request: ['library.swap.command'],
+          subscribe: [],
+        },
+      },
+      forward: { token: secrets.forward, routes: functionsForwardRoutes(functionsUrl) },
+      logFile: join(LOGS, 'bridge.log'),
     })
-    stack.bridge_url = bridgeUrl
-    stack.tokens = { ...stack.tokens, admin: secrets.admin, functions: secrets.functions }
-  } else {
-    skipped('bridge', 'bridge/main.ts does not exist yet: not started')
-  }
+    ctx.detail(bridge.url)
+  })
+  stack.bridge_url = bridgeUrl
+  stack.tokens = { ...stack.tokens, admin: secrets.admin, functions: secrets.functions }
 
   // functions
-  if (hasFunctions) {
-    await step('functions', async (ctx) => {
-      const vars: Record<string, string> = {
-        DATABASE_URL: databaseUrl,
-        BRIDGE_URL: bridgeUrl,
-        BRIDGE_TOKEN: secrets.functions,
-        API_KEYS: apiKeysVar([{ name: 'dev', key: secrets.api }]),
-        WEBHOOK_SOURCES: JSON.stringify({ dev: { secrets: [secrets.webhook_dev], allow: ['*'] } }),
-        FORWARD_TOKEN: secrets.forward,
-      }
-      if (pgWsProxy) vars.PG_WS_PROXY = pgWsProxy
-      const cronMs = Number(process.env.FUNCTIONS_CRON_INTERVAL_MS) || undefined
-      const functions = await startFunctions({
-        root: ROOT,
-        port: FUNCTIONS_PORT,
-        vars,
-        envFile: join(LOCAL, 'functions.env'),
-        persistDir: join(DATA, 'wrangler'),
-        logFile: join(LOGS, 'functions.log'),
-        cronIntervalMs: cronMs,
-        onCronError: (message) => console.log(`${yellow('[cron]')} ${message}`),
-      })
-      cleanups.push(() => functions.stopCron())
-      ctx.detail(`${functions.url} ${dim('(wrangler dev)')}`)
+  await step('functions', async (ctx) => {
+    const vars: Record<string, string> = {
+      DATABASE_URL: databaseUrl,
+      BRIDGE_URL: bridgeUrl,
+      BRIDGE_TOKEN: secrets.functions,
+      API_KEYS: apiKeysVar([{ name: 'dev', key: secrets.api }]),
+      WEBHOOK_SOURCES: JSON.stringify({ dev: { secrets: [secrets.webhook_dev], allow: ['*'] } }),
+      FORWARD_TOKEN: secrets.forward,
+    }
+    if (pgWsProxy) vars.PG_WS_PROXY = pgWsProxy
+    const cronMs = Number(process.env.FUNCTIONS_CRON_INTERVAL_MS) || undefined
+    const functions = await startFunctions({
+      root: ROOT,
+      port: FUNCTIONS_PORT,
+      vars,
+      envFile: join(LOCAL, 'functions.env'),
+      persistDir: join(DATA, 'wrangler'),
+      logFile: join(LOGS, 'functions.log'),
+      cronIntervalMs: cronMs,
+      onCronError: (message) => console.log(`${yellow('[cron]')} ${message}`),
     })
-    stack.functions_url = functionsUrl
-    stack.tokens = { ...stack.tokens, api: secrets.api }
-    stack.webhook_secrets = { dev: secrets.webhook_dev }
-  } else {
-    skipped('functions', 'functions/index.ts does not exist yet: not started')
-  }
+    cleanups.push(() => functions.stopCron())
+    ctx.detail(`${functions.url} ${dim('(wrangler dev)')}`)
+  })
+  stack.functions_url = functionsUrl
+  stack.tokens = { ...stack.tokens, api: secrets.api }
+  stack.webhook_secrets = { dev: secrets.webhook_dev }
 
   // reference swap executor
   if (flags['no-executor']) {
     skipped('swap executor', '--no-executor')
-  } else if (!executorExists(ROOT)) {
-    skipped('swap executor', 'examples/swap-executor.ts does not exist yet: not started')
   } else {
     await step('swap executor', async (ctx) => {
       await startExecutor({ root: ROOT, natsUrl, logFile: join(LOGS, 'swap-executor.log') })
@@ -399,14 +387,6 @@ const main = async () => {
   }, 500)
   cleanups.push(() => clearInterval(watchdog))
 }
-
-/** How NATS reaches the functions: swap validation requests and late swap outcomes from executors. */
-const forwardRoutes = (functionsUrl: string) => [
-  { subject: 'library.swap.validate', url: `${functionsUrl}/internal/swap/validate`, timeout_ms: 10_000 },
-  { subject: 'library.swap.completed', url: `${functionsUrl}/internal/swap/events`, reply: false },
-  { subject: 'library.swap.failed', url: `${functionsUrl}/internal/swap/events`, reply: false },
-  { subject: 'library.swap.rolled_back', url: `${functionsUrl}/internal/swap/events`, reply: false },
-]
 
 /** One `npm start` per state directory: a second one would take the first one's children for leftovers. */
 const claimRunLock = () => {

@@ -6,6 +6,7 @@ import { connect, type Msg, type NatsConnection, type Service, type Subscription
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSwapExecutor } from '../../examples/swap-executor/service'
+import { functionsForwardRoutes } from '../../scripts/lib/stack/bridge'
 import { apiKeysVar, type RunningFunctions, startFunctions } from '../../scripts/lib/stack/functions'
 import { freePort as getFreePort } from '../../scripts/lib/stack/ports'
 import { createEvent } from '../../shared/events'
@@ -31,11 +32,10 @@ let sql: postgres.Sql
 const bridgeEnv = (functionsUrl: string) => ({
   FORWARD_TOKEN,
   WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-  FORWARD_ROUTES: JSON.stringify([
-    { subject: 'library.swap.validate', url: `${functionsUrl}/internal/swap/validate`, timeout_ms: 10_000 },
-    { subject: 'library.swap.completed', url: `${functionsUrl}/internal/swap/events`, reply: false },
-    { subject: 'library.swap.failed', url: `${functionsUrl}/internal/swap/events`, reply: false },
-  ]),
+  // the routes of npm start but rolled_back, which one test delivers through a webhook subscription only
+  FORWARD_ROUTES: JSON.stringify(
+    functionsForwardRoutes(functionsUrl).filter((route) => route.subject !== 'library.swap.rolled_back'),
+  ),
 })
 const bridgeTokens = {
   functions: { token: FUNCTIONS_TOKEN, publish: ['library.>'], request: ['library.swap.command'] },

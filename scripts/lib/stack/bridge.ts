@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { waitForHttpOk } from './http-wait'
 import { launch, type ManagedProcess } from './managed-process'
 
@@ -27,7 +25,16 @@ export interface RunningBridge {
   process: ManagedProcess
 }
 
-export const bridgeExists = (root: string) => existsSync(join(root, BRIDGE_ENTRY))
+/**
+ * How NATS reaches the functions: swap validation requests, and the late swap outcomes executors
+ * publish after the relay timed out.
+ */
+export const functionsForwardRoutes = (functionsUrl: string): ForwardRouteConfig[] => [
+  { subject: 'library.swap.validate', url: `${functionsUrl}/internal/swap/validate`, timeout_ms: 10_000 },
+  { subject: 'library.swap.completed', url: `${functionsUrl}/internal/swap/events`, reply: false },
+  { subject: 'library.swap.failed', url: `${functionsUrl}/internal/swap/events`, reply: false },
+  { subject: 'library.swap.rolled_back', url: `${functionsUrl}/internal/swap/events`, reply: false },
+]
 
 export const startBridge = async (opts: {
   root: string

@@ -1,11 +1,7 @@
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { launch, type ManagedProcess } from './managed-process'
 
 export const EXECUTOR_ENTRY = 'examples/swap-executor.ts'
-
-export const executorExists = (root: string) => existsSync(join(root, EXECUTOR_ENTRY))
 
 export const startExecutor = async (opts: {
   root: string
