@@ -1,11 +1,76 @@
 import type * as v from 'valibot'
+import type { WebhookFailureReason } from './webhook-signing'
 
 export type ErrorDetails = unknown
+
+/** Every `error.code` the functions and the bridge answer with. */
+export type ErrorCode =
+  | 'bad_environment'
+  | 'bad_request'
+  | 'batch_too_large'
+  | 'concurrent_update'
+  | 'conflict'
+  | 'database_unavailable'
+  | 'deployment_in_progress'
+  | 'deployment_not_found'
+  | 'entity_deleted'
+  | 'entity_exists'
+  | 'entity_not_found'
+  | 'event_too_large'
+  | 'forbidden'
+  | 'forwarding_disabled'
+  | 'idempotency_in_progress'
+  | 'idempotency_key_reused'
+  | 'internal_error'
+  | 'invalid_from'
+  | 'invalid_input'
+  | 'invalid_last_event_id'
+  | 'invalid_subject'
+  | 'invalid_timeout'
+  | 'invalid_token'
+  | 'invalid_transition'
+  | 'invalid_webhook_id'
+  | 'json_too_deep'
+  | 'malformed_json'
+  | 'method_not_allowed'
+  | 'nats_closed'
+  | 'nats_unavailable'
+  | 'no_responders'
+  | 'not_found'
+  | 'not_ready'
+  | 'observe_required'
+  | 'payload_too_large'
+  | 'publish_failed'
+  | 'registry_unavailable'
+  | 'relay_failed'
+  | 'reply_too_large'
+  | 'reserved_subject'
+  | 'same_entity'
+  | 'stream_subject'
+  | 'stream_unavailable'
+  | 'subscription_limit_principal'
+  | 'subscription_limit_total'
+  | 'swap_not_found'
+  | 'target_not_validated'
+  | 'timeout'
+  | 'too_many_streams'
+  | 'type_mismatch'
+  | 'type_not_allowed'
+  | 'unauthorized'
+  | 'unknown_source'
+  | 'unknown_webhook_type'
+  | 'unsupported_media_type'
+  | 'upstream_error'
+  | 'upstream_timeout'
+  | 'upstream_unreachable'
+  | 'url_not_allowed'
+  | 'version_mismatch'
+  | WebhookFailureReason
 
 export class HttpError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly details?: ErrorDetails,
     readonly headers?: Record<string, string>,
@@ -19,8 +84,9 @@ export interface ErrorBody {
   error: { code: string; message: string; request_id: string; details?: ErrorDetails }
 }
 
+/** `code` is a string: a relayed reply may carry a code another service chose. */
 export const errorBody = (
-  code: string,
+  code: ErrorCode | (string & {}),
   message: string,
   requestId: string,
   details?: ErrorDetails,

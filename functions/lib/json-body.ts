@@ -1,9 +1,9 @@
 import type { Context } from 'hono'
 import * as v from 'valibot'
+import { parseJsonText, readBodyText, requireJsonContentType } from '../../shared/http/read-body'
 import { HttpError, invalidInput } from '../../shared/http-error'
 import { findTooDeep } from '../../shared/json-depth'
 import type { HonoEnv } from '../env'
-import { readBodyText, requireJsonContentType } from './read-body'
 
 /**
  * Free-form fields (entity `config`, `metadata`, …) may nest at most `max` levels: deeper values
@@ -39,13 +39,7 @@ export const parseJsonBody = async <T extends v.GenericSchema>(
     value = {}
   } else {
     requireJsonContentType(c.req.header('content-type'))
-    try {
-      value = JSON.parse(text)
-    } catch (err) {
-      throw new HttpError(400, 'malformed_json', 'The request body is not valid JSON', {
-        reason: err instanceof Error ? err.message : 'unparseable',
-      })
-    }
+    value = parseJsonText(text)
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new HttpError(400, 'invalid_input', 'The request is not valid', [

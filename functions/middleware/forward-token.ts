@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from 'hono'
+import { readBodyText } from '../../shared/http/read-body'
 import { HttpError } from '../../shared/http-error'
 import { verifyWebhook } from '../../shared/webhook-signing'
 import type { HonoEnv } from '../env'
-import { readBodyText } from '../lib/read-body'
 
 /** Swap requests and events are small; NATS caps them at max_payload anyway. */
 const MAX_INTERNAL_BODY_BYTES = 1_048_576

@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import * as v from 'valibot'
 import { Uuid } from '../../shared/domain'
 import { LibraryEvent } from '../../shared/events'
+import { parseJsonText } from '../../shared/http/read-body'
 import { HttpError, invalidInput, issuesToDetails } from '../../shared/http-error'
 import type { SwapValidationReply } from '../../shared/swap'
 import type { HonoEnv } from '../env'
@@ -56,13 +57,7 @@ export const internalSwapRoutes = new Hono<HonoEnv>()
     })
   })
   .post('/swap/events', async (c) => {
-    let event: unknown
-    try {
-      event = JSON.parse(c.var.forwardedBody)
-    } catch {
-      throw new HttpError(400, 'malformed_json', 'The request body is not valid JSON')
-    }
-    const parsed = v.safeParse(LibraryEvent, event)
+    const parsed = v.safeParse(LibraryEvent, parseJsonText(c.var.forwardedBody))
     if (!parsed.success) throw invalidInput(parsed.issues)
     const result = await reconcileSwapEvent(c.var.db, parsed.output)
     if (!result) return c.json({ ignored: true, event_type: parsed.output.event_type }, 202)

@@ -1,11 +1,11 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
+import { parseJsonText, readBodyText, requireJsonContentType } from '../../shared/http/read-body'
 import { HttpError, invalidInput } from '../../shared/http-error'
 import { withTransaction } from '../db/pool'
 import { claimReceipt, recordResponse } from '../db/webhook-receipts'
 import type { HonoEnv } from '../env'
 import { refuseTooDeep } from '../lib/json-body'
-import { readBodyText, requireJsonContentType } from '../lib/read-body'
 import { requireConfig } from '../middleware/config'
 import { database, dispatchEvents } from '../middleware/database'
 import { eventMetadata } from '../services/context'
@@ -15,14 +15,7 @@ import { isWebhookType, WEBHOOK_TYPES } from '../webhooks/types'
 import { verifyDelivery } from '../webhooks/verify'
 
 const parsePayload = (text: string, maxDepth: number): WebhookPayload => {
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (err) {
-    throw new HttpError(400, 'malformed_json', 'The request body is not valid JSON', {
-      reason: err instanceof Error ? err.message : 'unparseable',
-    })
-  }
+  const json = parseJsonText(text)
   refuseTooDeep(json, maxDepth)
   const result = v.safeParse(WebhookPayload, json)
   if (!result.success) throw invalidInput(result.issues)
