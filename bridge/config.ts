@@ -20,6 +20,9 @@ export interface BridgeConfig {
     token?: string
     connectTimeoutMs: number
     reconnect: { initialMs: number; maxMs: number; jitter: number }
+    /** Client PINGs every `pingIntervalMs`; `maxPingsOut` unanswered ones declare the link dead. */
+    pingIntervalMs: number
+    maxPingsOut: number
   }
   stream: {
     replicas: number
@@ -243,6 +246,8 @@ export const loadConfig = (env: Env = process.env): BridgeConfig => {
         maxMs: reconnectMaxMs,
         jitter: fraction(env, 'NATS_RECONNECT_JITTER', 0.2),
       },
+      pingIntervalMs: integer(env, 'NATS_PING_INTERVAL_MS', 10_000, 100, 3_600_000),
+      maxPingsOut: integer(env, 'NATS_MAX_PINGS_OUT', 3, 1, 100),
     },
     stream: {
       replicas: integer(env, 'STREAM_REPLICAS', 1, 1, 5),

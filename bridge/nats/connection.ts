@@ -153,8 +153,8 @@ export class NatsConnectionHolder {
       maxReconnectAttempts: -1,
       waitOnFirstConnect: true,
       reconnectDelayHandler: () => this.#nextDelay(),
-      pingInterval: 10_000,
-      maxPingOut: 3,
+      pingInterval: config.pingIntervalMs,
+      maxPingOut: config.maxPingsOut,
       // Otherwise every publish and request captures two stack traces up front, for errors that
       // are rare and whose codes the bridge maps anyway.
       noAsyncTraces: true,
