@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Match, type Msg, type NatsConnection, headers as natsHeaders, type Subscription } from 'nats'
 import type { Logger } from 'pino'
 import { Webhook } from 'standardwebhooks'
+import { SERVICE_ERROR_CODE_HEADER, SERVICE_ERROR_HEADER } from '../../shared/bridge-contract'
 import { errorBody } from '../../shared/http-error'
 import { errorMessage } from '../error-message'
 import type { ForwardConfig, ForwardRoute } from './config'
@@ -144,8 +145,8 @@ export const createForwarder = ({
     const h = natsHeaders()
     if (outcome.contentType) h.set('Content-Type', headerSafe(outcome.contentType))
     if (outcome.error) {
-      h.set('Nats-Service-Error', headerSafe(outcome.error.message))
-      h.set('Nats-Service-Error-Code', String(outcome.error.status))
+      h.set(SERVICE_ERROR_HEADER, headerSafe(outcome.error.message))
+      h.set(SERVICE_ERROR_CODE_HEADER, String(outcome.error.status))
     }
     if (!msg.respond(outcome.data, { headers: h }))
       log.warn('could not reply: the message carried no reply subject')

@@ -1,4 +1,5 @@
 import { ErrorCode, NatsError, headers as natsHeaders } from 'nats'
+import type { PublishAck, PublishFailure } from '../../shared/bridge-contract'
 import type { LibraryEvent } from '../../shared/events'
 import { STREAM_NAME } from '../../shared/subjects'
 import { errorMessage } from '../error-message'
@@ -12,18 +13,7 @@ export interface EncodedEvent {
   data: Uint8Array
 }
 
-export interface PublishAck {
-  event_id: string
-  stream: string
-  seq: number
-  duplicate: boolean
-}
-
-export interface PublishFailure {
-  event_id: string
-  error: { code: string; message: string }
-}
-
+/** A result of the contract, tagged for the route. */
 export type PublishResult = ({ ok: true } & PublishAck) | ({ ok: false } & PublishFailure)
 
 export const EVENT_TYPE_HEADER = 'Library-Event-Type'

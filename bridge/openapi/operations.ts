@@ -1,7 +1,17 @@
 import * as v from 'valibot'
-import { LibraryEvent } from '../../shared/events'
+import {
+  CreatedSubscription,
+  CreateSubscription,
+  PublishAccepted,
+  PublishBody,
+  RELAY_TIMEOUT_HEADER,
+  RELAY_TIMEOUT_QUERY,
+  ReplayReply,
+  SubscribeQuery,
+  SubscriptionDetails,
+  SubscriptionList,
+} from '../../shared/bridge-contract'
 import { errorResponse, type OperationSpec } from '../../shared/openapi/document'
-import { CreateSubscription, SubscriptionRecord } from '../subscriptions/schema'
 
 const EVENT_EXAMPLE = {
   event_id: '5b0f8c3e-2d1a-4e6b-9c7d-8e9f0a1b2c3d',
@@ -14,36 +24,6 @@ const EVENT_EXAMPLE = {
   version: '1.0.0',
   data: { description: 'Buys 20-day highs' },
 }
-
-export const PublishBody = v.union([
-  LibraryEvent,
-  v.object({ events: v.pipe(v.array(LibraryEvent), v.minLength(1)) }),
-])
-
-const PublishResult = v.object({
-  results: v.array(
-    v.object({
-      event_id: v.string(),
-      stream: v.optional(v.string()),
-      seq: v.optional(v.number()),
-      duplicate: v.optional(v.boolean()),
-      error: v.optional(v.unknown()),
-    }),
-  ),
-})
-
-const SubscribeQuery = v.object({
-  subject: v.string(),
-  from: v.optional(v.string()),
-  queue: v.optional(v.string()),
-})
-
-const SubscriptionView = v.omit(SubscriptionRecord, ['secret'])
-const SubscriptionDetails = v.object({
-  ...SubscriptionView.entries,
-  stats: v.unknown(),
-  last_error: v.nullable(v.unknown()),
-})
 
 const invalid = errorResponse('Invalid input, with per-field issues in details')
 const unauthorized = errorResponse('Missing or unknown token')
@@ -117,14 +97,18 @@ const v1: OperationSpec[] = [
       { summary: 'A batch', body: { events: [EVENT_EXAMPLE] } },
     ],
     responses: {
-      202: { description: 'Acknowledged by JetStream, per event', schema: PublishResult },
+      202: { description: 'Acknowledged by JetStream, per event', schema: PublishAccepted },
       400: errorResponse(
         'invalid_input with per-field issues in details, or json_too_deep: data or metadata nests deeper than MAX_JSON_DEPTH',
       ),
       401: unauthorized,
       403: forbidden,
       413: errorResponse('Body or batch too large'),
-      503: unavailable,
+      503: {
+        ...unavailable,
+        description:
+          'NATS is not connected, or some events were not acknowledged: details.results holds an ack or a failure per event (retry with the same event_id)',
+      },
     },
   },
   {
@@ -134,7 +118,11 @@ const v1: OperationSpec[] = [
     tag: 'request',
     summary: 'NATS request/reply: the body goes to the subject, the reply comes back',
     params: { subject: { description: 'A NATS subject without wildcards' } },
-    headers: { 'X-Timeout-Ms': { description: 'Reply timeout, capped by the bridge configuration' } },
+    headers: {
+      [RELAY_TIMEOUT_HEADER]: {
+        description: `Reply timeout in ms, capped by the bridge configuration (the ${RELAY_TIMEOUT_QUERY} query parameter wins)`,
+      },
+    },
     body: v.unknown(),
     examples: [
       {
@@ -202,7 +190,7 @@ const v1: OperationSpec[] = [
       },
     ],
     responses: {
-      201: { description: 'Created', schema: v.object({ ...SubscriptionView.entries, secret: v.string() }) },
+      201: { description: 'Created', schema: CreatedSubscription },
       400: invalid,
       403: forbidden,
       409: errorResponse('A subscription with this name exists'),
@@ -219,7 +207,7 @@ const v1: OperationSpec[] = [
     tag: 'subscriptions',
     summary: 'List the subscriptions the token may see',
     responses: {
-      200: { description: 'Subscriptions', schema: v.object({ subscriptions: v.array(SubscriptionView) }) },
+      200: { description: 'Subscriptions', schema: SubscriptionList },
     },
   },
   {
@@ -258,8 +246,7 @@ const v1: OperationSpec[] = [
       responses: {
         [action === 'replay' ? 202 : 200]: {
           description: action === 'replay' ? 'Number of dead letters replayed' : 'The subscription',
-          schema:
-            action === 'replay' ? v.object({ name: v.string(), replayed: v.number() }) : SubscriptionDetails,
+          schema: action === 'replay' ? ReplayReply : SubscriptionDetails,
         },
         404: notFound,
       },

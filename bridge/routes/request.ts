@@ -7,6 +7,7 @@ import {
   NatsError,
   headers as natsHeaders,
 } from 'nats'
+import { RELAY_TIMEOUT_HEADER, RELAY_TIMEOUT_QUERY } from '../../shared/bridge-contract'
 import { HttpError } from '../../shared/http-error'
 import { findTooDeep } from '../../shared/json-depth'
 import { validateSubject } from '../../shared/subject-validation'
@@ -16,9 +17,6 @@ import { errorMessage } from '../error-message'
 import { readBody } from '../http/read-body'
 import { writeGate } from '../nats/next-write'
 import type { BridgeEnv } from '../types'
-
-export const TIMEOUT_HEADER = 'x-timeout-ms'
-export const TIMEOUT_QUERY = 'timeout_ms'
 
 /** Request headers that describe the HTTP hop (or carry credentials) and stay here. */
 const HOP_HEADERS = new Set([
@@ -36,7 +34,7 @@ const HOP_HEADERS = new Set([
   'transfer-encoding',
   'upgrade',
   'accept-encoding',
-  TIMEOUT_HEADER,
+  RELAY_TIMEOUT_HEADER,
 ])
 /** Reply headers that must not be copied onto the HTTP response. */
 const REPLY_SKIP = new Set([...HOP_HEADERS, 'content-encoding', 'set-cookie', 'x-request-id'])
@@ -128,7 +126,7 @@ export const requestRoutes = (deps: BridgeDeps) => {
     const subject = checked.subject
     authorizeRequest(c.get('principal'), subject)
     const timeoutMs = requestTimeout(
-      c.req.query(TIMEOUT_QUERY) ?? c.req.header(TIMEOUT_HEADER),
+      c.req.query(RELAY_TIMEOUT_QUERY) ?? c.req.header(RELAY_TIMEOUT_HEADER),
       config.requestTimeoutMs,
       config.requestTimeoutMaxMs,
     )

@@ -2,6 +2,7 @@ import type { HttpBindings } from '@hono/node-server'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { Hono } from 'hono'
 import * as v from 'valibot'
+import { SubscribeQuery } from '../../shared/bridge-contract'
 import { HttpError, invalidInput } from '../../shared/http-error'
 import { validateSubject } from '../../shared/subject-validation'
 import { REQUEST_SUBJECTS } from '../../shared/subjects'
@@ -19,15 +20,6 @@ import type { SseHub } from '../sse/sse-hub'
 import type { BridgeEnv } from '../types'
 
 type SubscribeEnv = BridgeEnv & { Bindings: HttpBindings }
-
-const Query = v.object({
-  subject: v.pipe(
-    v.string('subject is required'),
-    v.check((s) => validateSubject(s, { wildcards: true }).ok, 'is not a valid subject pattern'),
-  ),
-  from: v.optional(v.pipe(v.string(), v.maxLength(64))),
-  queue: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'is not a valid queue group name'))),
-})
 
 const SEQUENCE = /^\d{1,15}$/
 
@@ -71,7 +63,7 @@ export const subscribeRoutes = (deps: BridgeDeps, hub: SseHub) => {
   ]
 
   return new Hono<SubscribeEnv>().get('/', async (c) => {
-    const parsed = v.safeParse(Query, c.req.query())
+    const parsed = v.safeParse(SubscribeQuery, c.req.query())
     if (!parsed.success) throw invalidInput(parsed.issues, 'query')
     const { subject: pattern, from, queue } = parsed.output
     const principal = c.get('principal')

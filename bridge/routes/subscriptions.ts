@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
+import { CreateSubscription, SubscriptionName } from '../../shared/bridge-contract'
 import { HttpError, invalidInput } from '../../shared/http-error'
 import { generateWebhookSecret } from '../../shared/webhook-signing'
 import { authorizeSubscribe } from '../auth/require-token'
@@ -9,12 +10,7 @@ import { errorMessage } from '../error-message'
 import { readJson } from '../http/read-body'
 import { isStreamPattern } from '../sse/event-source'
 import { publicLastError } from '../subscriptions/coarse-error'
-import {
-  CreateSubscription,
-  publicView,
-  SubscriptionName,
-  type SubscriptionRecord,
-} from '../subscriptions/schema'
+import { publicView, type SubscriptionRecord } from '../subscriptions/schema'
 import { ConflictError, LimitError, NotConnectedError, type WebhookService } from '../subscriptions/service'
 import { checkUrl, SsrfError } from '../subscriptions/ssrf-guard'
 import type { BridgeEnv } from '../types'

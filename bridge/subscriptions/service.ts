@@ -1,6 +1,7 @@
 import type { JetStreamClient, JetStreamManager, KvEntry, NatsConnection } from 'nats'
 import type { Logger } from 'pino'
 import { backoffDelay } from '../../shared/backoff'
+import type { SubscriptionState, SubscriptionStats } from '../../shared/bridge-contract'
 import { STREAM_NAME } from '../../shared/subjects'
 import type { BridgeConfig } from '../config'
 import { errorMessage } from '../error-message'
@@ -9,7 +10,7 @@ import type { NatsConnectionHolder } from '../nats/connection'
 import type { WebhookConfig } from './config'
 import { countDeadLetters, countPendingReplays, purgeDeadLetters, replayDeadLetters } from './dead-letters'
 import type { WebhookMetrics } from './metrics'
-import type { DeliveryStatus, SubscriptionRecord, SubscriptionState } from './schema'
+import type { DeliveryStatus, SubscriptionRecord } from './schema'
 import type { ResolveAll } from './ssrf-guard'
 import {
   deleteConsumers,
@@ -37,15 +38,6 @@ export interface Connected {
   js: JetStreamClient
   jsm: JetStreamManager
   store: Store
-}
-
-export interface SubscriptionStats {
-  pending: number
-  in_flight: number
-  redelivered: number
-  delivered_through_seq: number
-  dead_letters: number
-  replays_pending: number
 }
 
 export class NotConnectedError extends Error {}

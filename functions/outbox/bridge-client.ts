@@ -1,19 +1,7 @@
 import * as v from 'valibot'
+import { ErrorBody, PublishReply, type PublishResult } from '../../shared/bridge-contract'
 import type { LibraryEvent } from '../../shared/events'
 import type { Config } from '../env'
-
-const Ack = v.object({ event_id: v.string(), stream: v.string(), seq: v.number(), duplicate: v.boolean() })
-const Failure = v.object({ event_id: v.string(), error: v.object({ code: v.string(), message: v.string() }) })
-const Results = v.array(v.union([Ack, Failure]))
-const Accepted = v.object({ results: Results })
-const Rejected = v.object({
-  error: v.object({
-    code: v.string(),
-    message: v.string(),
-    details: v.optional(v.unknown()),
-  }),
-})
-const PartialDetails = v.object({ results: Results })
 
 export type PublishOutcome = { event_id: string } & ({ seq: number; duplicate: boolean } | { error: string })
 
@@ -21,7 +9,7 @@ export type BridgeConfig = Pick<Config, 'BRIDGE_URL' | 'BRIDGE_TOKEN' | 'BRIDGE_
 
 const bridgeUrl = (config: BridgeConfig, path: string) => `${config.BRIDGE_URL.replace(/\/+$/, '')}${path}`
 
-const toOutcome = (r: v.InferOutput<typeof Results>[number]): PublishOutcome =>
+const toOutcome = (r: PublishResult): PublishOutcome =>
   'seq' in r
     ? { event_id: r.event_id, seq: r.seq, duplicate: r.duplicate }
     : { event_id: r.event_id, error: `${r.error.code}: ${r.error.message}` }
@@ -47,15 +35,15 @@ export const publishBatch = async (
     return failAll(`bridge unreachable: ${err instanceof Error ? err.message : String(err)}`)
   }
   const body: unknown = await res.json().catch(() => undefined)
-  let results: v.InferOutput<typeof Results> | undefined
+  let results: PublishResult[]
   if (res.status === 202 || res.status === 200) {
-    const accepted = v.safeParse(Accepted, body)
+    const accepted = v.safeParse(PublishReply, body)
     if (!accepted.success) return failAll(`bridge answered ${res.status} with an unexpected body`)
     results = accepted.output.results
   } else {
-    const rejected = v.safeParse(Rejected, body)
+    const rejected = v.safeParse(ErrorBody, body)
     if (!rejected.success) return failAll(`bridge answered ${res.status}`)
-    const partial = v.safeParse(PartialDetails, rejected.output.error.details)
+    const partial = v.safeParse(PublishReply, rejected.output.error.details)
     if (!partial.success) return failAll(`bridge answered ${res.status} ${rejected.output.error.code}`)
     results = partial.output.results
   }

@@ -1,4 +1,12 @@
 import * as v from 'valibot'
+import {
+  ErrorBody,
+  NO_RESPONDERS,
+  RELAY_TIMEOUT_HEADER,
+  REQUEST_ID_HEADER,
+  SERVICE_ERROR_CODE_HEADER,
+  SERVICE_ERROR_HEADER,
+} from '../../shared/bridge-contract'
 import { findTooDeep } from '../../shared/json-depth'
 import { SWAP_COMMAND_SUBJECT } from '../../shared/subjects'
 import { SwapResponse } from '../../shared/swap'
@@ -15,8 +23,6 @@ export type RelayOutcome =
   | { kind: 'unavailable'; message: string }
 
 export type RelayConfig = Pick<Config, 'BRIDGE_URL' | 'BRIDGE_TOKEN' | 'MAX_JSON_DEPTH'>
-
-const BridgeError = v.object({ error: v.object({ code: v.string(), message: v.string() }) })
 
 /** Extra time for the HTTP hop on top of the NATS request timeout the bridge enforces. */
 const HTTP_MARGIN_MS = 5_000
@@ -36,8 +42,8 @@ export const relaySwapCommand = async (
       headers: {
         authorization: `Bearer ${config.BRIDGE_TOKEN}`,
         'content-type': 'application/json',
-        'x-timeout-ms': String(timeoutMs),
-        'x-request-id': requestId,
+        [RELAY_TIMEOUT_HEADER]: String(timeoutMs),
+        [REQUEST_ID_HEADER]: requestId,
       },
       body: JSON.stringify(command),
       signal: AbortSignal.timeout(timeoutMs + HTTP_MARGIN_MS),
@@ -58,15 +64,15 @@ export const relaySwapCommand = async (
     body = undefined
   }
   if (res.status !== 200) {
-    const error = v.safeParse(BridgeError, body)
+    const error = v.safeParse(ErrorBody, body)
     const code = error.success ? error.output.error.code : `http_${res.status}`
-    if (res.status === 503 && code === 'no_responders') return { kind: 'no_responders' }
+    if (res.status === 503 && code === NO_RESPONDERS) return { kind: 'no_responders' }
     if (res.status === 504) return { kind: 'timeout' }
     return { kind: 'unavailable', message: `bridge answered ${res.status} ${code}` }
   }
-  const serviceError = res.headers.get('nats-service-error')
+  const serviceError = res.headers.get(SERVICE_ERROR_HEADER)
   if (serviceError !== null) {
-    const code = res.headers.get('nats-service-error-code') ?? '?'
+    const code = res.headers.get(SERVICE_ERROR_CODE_HEADER) ?? '?'
     return { kind: 'invalid_reply', message: `executor error ${code}: ${serviceError}` }
   }
   // validation_results travels on in swap events, which the bridge holds to the same depth limit

@@ -21,9 +21,7 @@ export const entityRegistered = (name = `strategy-${randomUUID().slice(0, 8)}`):
 export const healthDegraded = (): LibraryEvent =>
   createEvent({ event_type: 'health.degraded', data: { component: 'bridge-test', status: 'degraded' } })
 
-export interface PublishResponse {
-  results: Array<{ event_id: string; stream: string; seq: number; duplicate: boolean }>
-}
+export type { PublishAccepted as PublishResponse } from '../../shared/bridge-contract'
 
 export const postEvents = async (
   baseUrl: string,

@@ -8,7 +8,8 @@ import { createMetrics } from '../../bridge/metrics'
 import { NatsConnectionHolder } from '../../bridge/nats/connection'
 import { StreamKeeper } from '../../bridge/nats/stream'
 import { bridgeDocument } from '../../bridge/openapi/document'
-import { BRIDGE_OPERATIONS, PublishBody } from '../../bridge/openapi/operations'
+import { BRIDGE_OPERATIONS } from '../../bridge/openapi/operations'
+import { PublishAccepted, PublishBody } from '../../shared/bridge-contract'
 import { type InProcessBridge, startInProcessBridge } from '../support/in-process-bridge'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
 import { documentedRoutes, exampleProblems, registeredRoutes } from './coverage'
@@ -90,7 +91,7 @@ describe('bridge OpenAPI examples against the real bridge', () => {
     await nats?.cleanup()
   })
 
-  it('accepts the publish examples with 202 and a stream sequence per event', async () => {
+  it('accepts the publish examples with 202 and a stream sequence per event, as the shared contract says', async () => {
     const publish = BRIDGE_OPERATIONS.find((op) => op.path === '/v1/events')!
     for (const example of publish.examples ?? []) {
       const res = await fetch(`${bridge.url}/v1/events`, {
@@ -99,7 +100,7 @@ describe('bridge OpenAPI examples against the real bridge', () => {
         body: JSON.stringify(example.body),
       })
       expect(res.status, example.summary).toBe(202)
-      const body = (await res.json()) as { results: Array<{ seq: number }> }
+      const body = v.parse(PublishAccepted, await res.json())
       expect(body.results[0]?.seq).toBeGreaterThan(0)
     }
   })

@@ -1,5 +1,7 @@
 import { connect, type JetStreamClient, type NatsConnection } from 'nats'
+import * as v from 'valibot'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { CreatedSubscription, SubscriptionDetails, SubscriptionList } from '../../shared/bridge-contract'
 import {
   type InProcessBridge,
   metricValue,
@@ -60,6 +62,7 @@ describe('/v1/subscriptions management', () => {
     const r = await receiver()
     const created = await subscribe(r, { name: 'crud', subject: 'library.entity.*', max_deliver: 4 })
     expect(created.secret).toMatch(/^whsec_/)
+    expect(v.safeParse(CreatedSubscription, created).issues).toBeUndefined()
     expect(created).toMatchObject({
       name: 'crud',
       subject: 'library.entity.*',
@@ -69,6 +72,7 @@ describe('/v1/subscriptions management', () => {
 
     const list = await api('GET', '/v1/subscriptions')
     expect(list.status).toBe(200)
+    expect(v.safeParse(SubscriptionList, list.json).issues).toBeUndefined()
     const listed = list.json.subscriptions.find((s: { name: string }) => s.name === 'crud')
     expect(listed).toBeDefined()
     expect(listed.secret).toBeUndefined()
@@ -76,6 +80,7 @@ describe('/v1/subscriptions management', () => {
     const shown = await api('GET', '/v1/subscriptions/crud')
     expect(shown.status).toBe(200)
     expect(shown.json.secret).toBeUndefined()
+    expect(v.safeParse(SubscriptionDetails, shown.json).issues).toBeUndefined()
     expect(shown.json.stats).toMatchObject({ pending: 0, dead_letters: 0 })
     expect(shown.json.last_error).toBeNull()
 
