@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
-import { consolePage } from './page'
 import { consoleScript } from './app.bundle'
+import { consolePage } from './page'
 import { consoleStyle } from './style'
 
 const CSP =
