@@ -1,32 +1,4 @@
-import type { Context } from 'hono'
 import * as v from 'valibot'
-import { Uuid } from '../../shared/domain'
-import { HttpError, invalidInput } from '../../shared/http-error'
-import type { HonoEnv } from '../env'
-
-/** Path parameter that must be a UUID: a bad one is a 400, never a database error. */
-export const uuidParam = (c: Context<HonoEnv>, name: string): string => {
-  const result = v.safeParse(Uuid, c.req.param(name))
-  if (!result.success) throw invalidInput(result.issues, name)
-  return result.output.toLowerCase()
-}
-
-/** Query string against a strict object schema of strings; a repeated parameter is rejected. */
-export const parseQuery = <T extends v.GenericSchema>(c: Context<HonoEnv>, schema: T): v.InferOutput<T> => {
-  const raw = c.req.queries()
-  const single: Record<string, string> = {}
-  for (const [key, values] of Object.entries(raw)) {
-    if (values.length > 1) {
-      throw new HttpError(400, 'invalid_input', 'The request is not valid', [
-        { path: key, message: 'may be given only once' },
-      ])
-    }
-    single[key] = values[0] ?? ''
-  }
-  const result = v.safeParse(schema, single)
-  if (!result.success) throw invalidInput(result.issues)
-  return result.output
-}
 
 /** `limit` query parameter: 1..max, default `fallback`. */
 export const LimitParam = (fallback: number, max: number) =>

@@ -4,8 +4,8 @@ import { Environment, SemVer, Uuid } from '../../shared/domain'
 import { getDeployment, listDeployments } from '../db/deployments'
 import { DEPLOYMENT_STATUSES } from '../domain/deployment-state'
 import type { HonoEnv } from '../env'
-import { parseJsonBody } from '../lib/json-body'
-import { CursorParam, encodeCursor, LimitParam, parseQuery, uuidParam } from '../lib/request-input'
+import { CursorParam, encodeCursor, LimitParam } from '../lib/request-input'
+import { idParam, jsonBody, optionalJsonBody, queryInput } from '../lib/validate'
 import { dispatchEvents } from '../middleware/database'
 import {
   deploymentNotFound,
@@ -41,11 +41,12 @@ export const ListDeploymentsQuery = v.strictObject({
   limit: LimitParam(50, 100),
 })
 
-const transition = (action: keyof typeof ACTION_BODIES) => async (c: Context<HonoEnv>) => {
-  const id = uuidParam(c, 'id')
-  const details: TransitionDetails = await parseJsonBody(c, ACTION_BODIES[action], {
-    allowEmpty: action === 'complete',
-  })
+const transition = async (
+  c: Context<HonoEnv>,
+  id: string,
+  action: keyof typeof ACTION_BODIES,
+  details: TransitionDetails,
+) => {
   const { value, events, ready } = await transitionDeployment(c.var.db, id, action, details, {
     actor: c.var.actor,
     requestId: c.var.requestId,
@@ -55,8 +56,8 @@ const transition = (action: keyof typeof ACTION_BODIES) => async (c: Context<Hon
 }
 
 export const deploymentRoutes = new Hono<HonoEnv>()
-  .post('/', async (c) => {
-    const body = await parseJsonBody(c, StartDeploymentBody)
+  .post('/', jsonBody(StartDeploymentBody), async (c) => {
+    const body = c.req.valid('json')
     const { value, events, ready } = await startDeployment(
       c.var.db,
       { ...body, entity_id: body.entity_id.toLowerCase() },
@@ -65,8 +66,8 @@ export const deploymentRoutes = new Hono<HonoEnv>()
     dispatchEvents(c, events, ready)
     return c.json(deploymentView(value), 201, { location: `/api/v1/deployments/${value.id}` })
   })
-  .get('/', async (c) => {
-    const query = parseQuery(c, ListDeploymentsQuery)
+  .get('/', queryInput(ListDeploymentsQuery), async (c) => {
+    const query = c.req.valid('query')
     const { rows, nextSeq } = await listDeployments(c.var.db, {
       entityId: query.entity_id?.toLowerCase(),
       environment: query.environment,
@@ -79,12 +80,18 @@ export const deploymentRoutes = new Hono<HonoEnv>()
       next_cursor: nextSeq === null ? null : encodeCursor(nextSeq),
     })
   })
-  .get('/:id', async (c) => {
-    const id = uuidParam(c, 'id')
+  .get('/:id', idParam, async (c) => {
+    const { id } = c.req.valid('param')
     const deployment = await getDeployment(c.var.db, id)
     if (!deployment) throw deploymentNotFound(id)
     return c.json(deploymentView(deployment))
   })
-  .post('/:id/complete', transition('complete'))
-  .post('/:id/fail', transition('fail'))
-  .post('/:id/rollback', transition('rollback'))
+  .post('/:id/complete', idParam, optionalJsonBody(CompleteDeploymentBody), (c) =>
+    transition(c, c.req.valid('param').id, 'complete', c.req.valid('json')),
+  )
+  .post('/:id/fail', idParam, jsonBody(FailDeploymentBody), (c) =>
+    transition(c, c.req.valid('param').id, 'fail', c.req.valid('json')),
+  )
+  .post('/:id/rollback', idParam, jsonBody(RollbackDeploymentBody), (c) =>
+    transition(c, c.req.valid('param').id, 'rollback', c.req.valid('json')),
+  )

@@ -3,8 +3,8 @@ import * as v from 'valibot'
 import { EntityType, JsonObject, Name, SemVer } from '../../shared/domain'
 import { ENTITY_STATUSES, getEntity, listEntities } from '../db/entities'
 import type { HonoEnv } from '../env'
-import { parseJsonBody } from '../lib/json-body'
-import { CursorParam, encodeCursor, LimitParam, parseQuery, uuidParam } from '../lib/request-input'
+import { CursorParam, encodeCursor, LimitParam } from '../lib/request-input'
+import { idParam, jsonBody, optionalJsonBody, queryInput } from '../lib/validate'
 import { dispatchEvents } from '../middleware/database'
 import {
   changeEntity,
@@ -49,8 +49,8 @@ export const ListEntitiesQuery = v.strictObject({
 export const ValidateEntityBody = v.strictObject({})
 
 export const entityRoutes = new Hono<HonoEnv>()
-  .post('/', async (c) => {
-    const body = await parseJsonBody(c, CreateEntityBody)
+  .post('/', jsonBody(CreateEntityBody), async (c) => {
+    const body = c.req.valid('json')
     const { value, events, ready } = await registerEntity(c.var.db, body, {
       actor: c.var.actor,
       requestId: c.var.requestId,
@@ -58,8 +58,8 @@ export const entityRoutes = new Hono<HonoEnv>()
     dispatchEvents(c, events, ready)
     return c.json(entityView(value), 201, { location: `/api/v1/entities/${value.id}` })
   })
-  .get('/', async (c) => {
-    const query = parseQuery(c, ListEntitiesQuery)
+  .get('/', queryInput(ListEntitiesQuery), async (c) => {
+    const query = c.req.valid('query')
     const { rows, nextSeq } = await listEntities(c.var.db, {
       type: query.type,
       status: query.status,
@@ -72,15 +72,15 @@ export const entityRoutes = new Hono<HonoEnv>()
       next_cursor: nextSeq === null ? null : encodeCursor(nextSeq),
     })
   })
-  .get('/:id', async (c) => {
-    const id = uuidParam(c, 'id')
+  .get('/:id', idParam, async (c) => {
+    const { id } = c.req.valid('param')
     const entity = await getEntity(c.var.db, id)
     if (!entity) throw entityNotFound(id)
     return c.json(entityView(entity))
   })
-  .patch('/:id', async (c) => {
-    const id = uuidParam(c, 'id')
-    const patch = await parseJsonBody(c, UpdateEntityBody)
+  .patch('/:id', idParam, jsonBody(UpdateEntityBody), async (c) => {
+    const { id } = c.req.valid('param')
+    const patch = c.req.valid('json')
     const { value, events, ready } = await changeEntity(c.var.db, id, patch, {
       actor: c.var.actor,
       requestId: c.var.requestId,
@@ -88,9 +88,9 @@ export const entityRoutes = new Hono<HonoEnv>()
     dispatchEvents(c, events, ready)
     return c.json(entityView(value))
   })
-  .delete('/:id', async (c) => {
-    const id = uuidParam(c, 'id')
-    const { reason } = await parseJsonBody(c, DeleteEntityBody, { allowEmpty: true })
+  .delete('/:id', idParam, optionalJsonBody(DeleteEntityBody), async (c) => {
+    const { id } = c.req.valid('param')
+    const { reason } = c.req.valid('json')
     const { value, events, ready } = await deleteEntity(c.var.db, id, reason, {
       actor: c.var.actor,
       requestId: c.var.requestId,
@@ -98,9 +98,8 @@ export const entityRoutes = new Hono<HonoEnv>()
     dispatchEvents(c, events, ready)
     return c.json(entityView(value))
   })
-  .post('/:id/validate', async (c) => {
-    const id = uuidParam(c, 'id')
-    await parseJsonBody(c, ValidateEntityBody, { allowEmpty: true })
+  .post('/:id/validate', idParam, optionalJsonBody(ValidateEntityBody), async (c) => {
+    const { id } = c.req.valid('param')
     const { value, events, ready } = await runValidation(c.var.db, id, {
       actor: c.var.actor,
       requestId: c.var.requestId,

@@ -6,8 +6,8 @@ import { HttpError } from '../../shared/http-error'
 import { SwapRequest } from '../../shared/swap'
 import { getSwap, listSwaps, SWAP_STATUSES } from '../db/swaps'
 import type { HonoEnv } from '../env'
-import { parseJsonBody } from '../lib/json-body'
-import { CursorParam, encodeCursor, LimitParam, parseQuery, uuidParam } from '../lib/request-input'
+import { CursorParam, encodeCursor, LimitParam } from '../lib/request-input'
+import { idParam, jsonBody, optionalJsonBody, queryInput } from '../lib/validate'
 import { dispatchEvents } from '../middleware/database'
 import {
   beginSwap,
@@ -70,8 +70,8 @@ const awaitStoredReply = async (c: Context<HonoEnv>, key: string) => {
 }
 
 export const swapRoutes = new Hono<HonoEnv>()
-  .post('/', async (c) => {
-    const request = await parseJsonBody(c, SwapRequest)
+  .post('/', jsonBody(SwapRequest), async (c) => {
+    const request = c.req.valid('json')
     const key = idempotencyKey(c)
     const ctx = { actor: c.var.actor, requestId: c.var.requestId }
     const start = await beginSwap(c.var.db, request, ctx, key)
@@ -85,8 +85,8 @@ export const swapRoutes = new Hono<HonoEnv>()
     const { reply } = finished
     return send(c, reply)
   })
-  .get('/', async (c) => {
-    const query = parseQuery(c, ListSwapsQuery)
+  .get('/', queryInput(ListSwapsQuery), async (c) => {
+    const query = c.req.valid('query')
     const { rows, nextSeq } = await listSwaps(c.var.db, {
       status: query.status,
       entityId: query.entity_id?.toLowerCase(),
@@ -95,15 +95,15 @@ export const swapRoutes = new Hono<HonoEnv>()
     })
     return c.json({ items: rows.map(swapView), next_cursor: nextSeq === null ? null : encodeCursor(nextSeq) })
   })
-  .get('/:id', async (c) => {
-    const id = uuidParam(c, 'id')
+  .get('/:id', idParam, async (c) => {
+    const { id } = c.req.valid('param')
     const swap = await getSwap(c.var.db, id)
     if (!swap) throw swapNotFound(id)
     return c.json(swapView(swap))
   })
-  .post('/:id/rollback', async (c) => {
-    const id = uuidParam(c, 'id')
-    const body = await parseJsonBody(c, RollbackSwapBody, { allowEmpty: true })
+  .post('/:id/rollback', idParam, optionalJsonBody(RollbackSwapBody), async (c) => {
+    const { id } = c.req.valid('param')
+    const body = c.req.valid('json')
     const ctx = { actor: c.var.actor, requestId: c.var.requestId }
     const swap = await checkRollback(c.var.db, id)
     const reason = body.reason ?? `rollback of swap ${swap.id}`
