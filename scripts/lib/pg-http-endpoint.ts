@@ -410,6 +410,12 @@ export const createSqlOverHttp = (options: SqlOverHttpOptions): SqlOverHttp => {
       throw unavailable(err)
     }
     let broken: Error | undefined
+    // the server going away between two statements (a Postgres killed mid-transaction) is thrown by
+    // no query: without a listener it would be an uncaught 'error' event that ends the process
+    const onConnectionError = (err: Error) => {
+      broken = err
+    }
+    client.on('error', onConnectionError)
     try {
       if ('single' in payload) return await runStatement(client, payload.single, arrayMode, rawText)
       const modes = [
@@ -437,6 +443,7 @@ export const createSqlOverHttp = (options: SqlOverHttpOptions): SqlOverHttp => {
       }
       throw err
     } finally {
+      client.off('error', onConnectionError)
       // a connection left inside a transaction (a lone `begin`) is not handed to the next request
       client.release(broken ?? (client.getTransactionStatus() !== 'I' ? true : undefined))
     }
