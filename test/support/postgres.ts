@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chownSync } from 'node:fs'
+import { chownSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,6 +13,10 @@ export interface PostgresServer {
   /** Connection URL of the server's `postgres` database. */
   url: string
   stop(): Promise<void>
+  /** Private servers only: SIGKILL to the postmaster and every backend, mid-whatever. */
+  kill?(): Promise<void>
+  /** Private servers only: starts again on the same port and data directory (crash recovery). */
+  restart?(): Promise<void>
 }
 
 export interface TestDatabase {
@@ -44,6 +48,13 @@ const startPrivatePostgres = async (): Promise<PostgresServer> => {
   const data = join(dir, 'data')
   const { uid, gid } = runAs()
   if (uid !== undefined && gid !== undefined) chownSync(dir, uid, gid)
+  const serverOptions = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c max_connections=200`
+  const startServer = () =>
+    runPgTool(
+      pgCtl,
+      ['-D', data, '-l', join(dir, 'server.log'), '-o', serverOptions, '-w', '-t', '60', 'start'],
+      dir,
+    )
   try {
     runPgTool(
       initdb,
@@ -60,12 +71,7 @@ const startPrivatePostgres = async (): Promise<PostgresServer> => {
       ],
       dir,
     )
-    const serverOptions = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c max_connections=200`
-    runPgTool(
-      pgCtl,
-      ['-D', data, '-l', join(dir, 'server.log'), '-o', serverOptions, '-w', '-t', '60', 'start'],
-      dir,
-    )
+    startServer()
   } catch (err) {
     await rm(dir, { recursive: true, force: true })
     throw err
@@ -84,8 +90,51 @@ const startPrivatePostgres = async (): Promise<PostgresServer> => {
       stopSync()
       await rm(dir, { recursive: true, force: true })
     },
+    kill: async () => {
+      const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0])
+      const pids = [pid, ...childPids(pid)]
+      for (const p of pids) signal(p, 'SIGKILL')
+      const deadline = Date.now() + 15_000
+      while (pids.some(alive)) {
+        if (Date.now() > deadline) throw new Error(`postgres ${pid} did not die`)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    },
+    restart: async () => startServer(),
   }
 }
+
+const signal = (pid: number, sig: NodeJS.Signals) => {
+  try {
+    process.kill(pid, sig)
+  } catch {
+    // already gone
+  }
+}
+
+/** Running (a zombie waiting for its parent to reap it counts as gone). */
+const alive = (pid: number) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return false
+  }
+}
+
+/** Direct children of `pid`, from /proc. */
+const childPids = (pid: number): number[] =>
+  readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .flatMap((name) => {
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+        return ppid === pid ? [Number(name)] : []
+      } catch {
+        return []
+      }
+    })
 
 /**
  * `TEST_DATABASE_URL` or `DATABASE_URL` when set (tests create their own databases on that server),

@@ -7,8 +7,9 @@ import { type PgWsRelay, startPgWsRelay } from '../../../scripts/lib/pg-ws-relay
 import { apiKeysVar, type RunningFunctions, startFunctions } from '../../../scripts/lib/stack/functions'
 import { freePort as getFreePort } from '../../../scripts/lib/stack/ports'
 import { type BridgeProcess, startBridgeProcess } from '../../support/bridge-process'
+import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy'
 import { type NatsServerHandle, startNatsServer } from '../../support/nats-server'
-import { createTestDatabase, startPostgres } from '../../support/postgres'
+import { createTestDatabase, type PostgresServer, startPostgres } from '../../support/postgres'
 
 const ROOT = join(import.meta.dirname, '../../..')
 
@@ -26,6 +27,9 @@ export interface FunctionsStack {
   functions: RunningFunctions
   functionsUrl: string
   sql: postgres.Sql
+  pg: PostgresServer
+  /** With `faultProxies`: the links functions → bridge and functions → relay/SQL endpoint. */
+  proxies: { bridge?: FaultProxy; database?: FaultProxy }
   relay(): PgWsRelay
   /** Closes the relay the functions reach Postgres through: the database is gone for them. */
   stopDatabasePath(): Promise<void>
@@ -42,7 +46,9 @@ export interface FunctionsStack {
  * nats-server, Postgres with a migrated database, the WebSocket relay, a bridge process and the
  * functions under `wrangler dev` with their Cron Trigger on schedule.
  */
-export const startFunctionsStack = async (): Promise<FunctionsStack> => {
+export const startFunctionsStack = async (
+  options: { faultProxies?: boolean; bridgeEnv?: Record<string, string> } = {},
+): Promise<FunctionsStack> => {
   const stops: Array<() => Promise<unknown>> = []
   const cleanup = async () => {
     for (const stop of stops.splice(0).reverse()) await stop().catch((err) => console.error('cleanup:', err))
@@ -77,10 +83,18 @@ export const startFunctionsStack = async (): Promise<FunctionsStack> => {
         functions: { token: SECRETS.bridgeToken, publish: ['library.>'], request: ['library.>'] },
         admin: { token: SECRETS.adminToken, publish: ['>'], request: ['>'], subscribe: ['>'] },
       },
-      env: { BRIDGE_PUBLISH_TIMEOUT_MS: '2000' },
+      env: { BRIDGE_PUBLISH_TIMEOUT_MS: '2000', ...options.bridgeEnv },
     }
     let bridge = await startBridgeProcess({ ...bridgeOptions, waitFor: 'ready' })
     stops.push(() => bridge.stop())
+    const proxies: FunctionsStack['proxies'] = {}
+    if (options.faultProxies) {
+      const bridgeProxy = await startFaultProxy({ target: { port: bridgePort } })
+      stops.push(() => bridgeProxy.close())
+      const databaseProxy = await startFaultProxy({ target: { port: relayPort } })
+      stops.push(() => databaseProxy.close())
+      Object.assign(proxies, { bridge: bridgeProxy, database: databaseProxy })
+    }
 
     const logFile = join(workDir, 'functions.log')
     const functions = await startFunctions({
@@ -88,8 +102,8 @@ export const startFunctionsStack = async (): Promise<FunctionsStack> => {
       port: functionsPort,
       vars: {
         DATABASE_URL: database.url,
-        PG_WS_PROXY: `127.0.0.1:${relayPort}`,
-        BRIDGE_URL: bridge.url,
+        PG_WS_PROXY: proxies.database?.address ?? `127.0.0.1:${relayPort}`,
+        BRIDGE_URL: proxies.bridge ? `http://${proxies.bridge.address}` : bridge.url,
         BRIDGE_TOKEN: SECRETS.bridgeToken,
         BRIDGE_TIMEOUT_MS: '4000',
         API_KEYS: apiKeysVar([
@@ -116,6 +130,8 @@ export const startFunctionsStack = async (): Promise<FunctionsStack> => {
       functions,
       functionsUrl: functions.url,
       sql,
+      pg,
+      proxies,
       relay: () => relay,
       stopDatabasePath: async () => {
         relayOpen = false
