@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
+import { asyncApiRoutes } from './asyncapi/routes'
 import { requireToken } from './auth/require-token'
 import { consoleRoutes } from './console/routes'
 import type { BridgeDeps } from './deps'
@@ -61,6 +62,7 @@ export const createApp = (deps: BridgeDeps, services: AppServices = {}) => {
   app.route('/', healthRoutes(deps, webhooks))
   app.route('/', consoleRoutes())
   app.route('/', bridgeOpenApiRoutes())
+  app.route('/', asyncApiRoutes())
 
   app.use('/v1/*', requireToken({ tokens: deps.config.tokens }))
   app.route('/v1/events', eventRoutes(deps))

@@ -2,6 +2,7 @@
  * Writes JSON Schema (draft 2020-12) for the wire contract into `schemas/`, for services that do
  * not run our TypeScript (the Python services validate with `jsonschema`). `npm run schemas`.
  */
+import { readFileSync } from 'node:fs'
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -10,6 +11,7 @@ import type * as v from 'valibot'
 import { EVENT_TYPES } from '../shared/event-types'
 import { EVENT_SCHEMAS, LibraryEvent } from '../shared/events'
 import { SwapCommand, SwapRequest, SwapResponse, SwapValidationReply } from '../shared/swap'
+import { asyncApiDocument } from './asyncapi'
 
 export const SCHEMAS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'schemas')
 
@@ -18,6 +20,11 @@ const README = `# JSON Schema for the library wire contract
 Generated from \`shared/\` by \`npm run schemas\`; do not edit by hand (a test fails when these files drift).
 Python: \`jsonschema.validate(event, json.load(open("schemas/events/entity.registered.json")), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)\`
 — or \`schemas/library-event.json\` for any event, and \`schemas/swap/*.json\` for the request/reply bodies.
+
+\`asyncapi.json\` is the AsyncAPI 3.0 document of the NATS surface: a channel per event subject (headers
+included) in the \`LIBRARY_EVENTS\` stream, the \`library.swap.command\` and \`library.swap.validate\`
+request/reply operations, and the webhook subscriptions' dead-letter subjects. The bridge serves it at
+\`/asyncapi.json\`, with a readable reference at \`/asyncapi\`.
 `
 
 const convert = (title: string, schema: v.GenericSchema): string => {
@@ -28,6 +35,9 @@ const convert = (title: string, schema: v.GenericSchema): string => {
   return `${JSON.stringify({ $schema, title, ...rest }, null, 2)}\n`
 }
 
+const packageVersion = (): string =>
+  JSON.parse(readFileSync(join(SCHEMAS_DIR, '..', 'package.json'), 'utf8')).version
+
 /** Every file under `schemas/`, keyed by its path relative to that folder. */
 export const generateSchemas = (): Map<string, string> => {
   const files = new Map<string, string>()
@@ -37,6 +47,7 @@ export const generateSchemas = (): Map<string, string> => {
   files.set('swap/swap-response.json', convert('SwapResponse', SwapResponse))
   files.set('swap/swap-command.json', convert('SwapCommand', SwapCommand))
   files.set('swap/swap-validation-reply.json', convert('SwapValidationReply', SwapValidationReply))
+  files.set('asyncapi.json', `${JSON.stringify(asyncApiDocument(packageVersion()), null, 2)}\n`)
   files.set('README.md', README)
   return files
 }

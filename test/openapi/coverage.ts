@@ -2,7 +2,7 @@ import * as v from 'valibot'
 import type { OperationSpec } from '../../shared/openapi/document'
 import { toOpenApiPath } from '../../shared/openapi/document'
 
-const UNDOCUMENTED = [/^\/openapi\.json$/, /^\/docs$/, /^\/console(\/.*)?$/]
+const UNDOCUMENTED = [/^\/openapi\.json$/, /^\/docs$/, /^\/console(\/.*)?$/, /^\/asyncapi(\.json)?$/]
 
 /** `METHOD /path` of every handler a Hono app registered, middleware and the reference pages left out. */
 export const registeredRoutes = (routes: ReadonlyArray<{ method: string; path: string }>) =>
