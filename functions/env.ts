@@ -2,6 +2,7 @@ import * as v from 'valibot'
 import { firstIssue, HttpError } from '../shared/http-error'
 import { DEFAULT_MAX_JSON_DEPTH } from '../shared/json-depth'
 import type { Db } from './db/sql'
+import type { OutboxAware } from './outbox/dispatch'
 import { WebhookSourcesBinding } from './webhooks/sources'
 
 export const SCOPES = ['read', 'write'] as const
@@ -72,9 +73,8 @@ export type Bindings = Env & Partial<Record<BindingName, string>>
 export type Variables = {
   requestId: string
   config: Config
-  db: Db
-  /** Work to run after the response (inside waitUntil), before the request's pool is ended. */
-  defer: (task: () => Promise<void>) => void
+  /** Its outbox writes are delivered after the response (see outbox/dispatch.ts). */
+  db: Db & OutboxAware
   actor: string
   /** The raw body of an /internal request, read once within its size limit by the forward-token check. */
   forwardedBody: string

@@ -1,6 +1,7 @@
 import type { Pool } from '@neondatabase/serverless'
 import type { LibraryEvent } from '../../shared/events'
 import { subjectFor } from '../../shared/subjects'
+import type { OutboxAware } from '../outbox/dispatch'
 import { withTransaction } from './pool'
 import type { Queryable, Statement } from './sql'
 
@@ -29,9 +30,13 @@ const insertRows = (n: number, condition: string, onConflict: string) =>
    ${onConflict}`
 
 /** Inside an interactive transaction (inbound webhooks); everything else writes with `withOutbox`. */
-export const insertEvents = async (tx: Queryable, events: readonly LibraryEvent[]): Promise<void> => {
+export const insertEvents = async (
+  tx: Queryable & OutboxAware,
+  events: readonly LibraryEvent[],
+): Promise<void> => {
   if (events.length === 0) return
   await tx.query(insertRows(1, 'true', ''), [outboxRows(events)])
+  tx.outbox?.recorded(events)
 }
 
 export interface Written<R> {
@@ -82,10 +87,12 @@ export const withOutbox = (w: OutboxWrite): Statement => {
   }
 }
 
-export const runWithOutbox = async <R>(db: Queryable, w: OutboxWrite): Promise<Written<R>> => {
+/** Runs the write; a connection that reports its outbox writes is told what became ready. */
+export const runWithOutbox = async <R>(db: Queryable & OutboxAware, w: OutboxWrite): Promise<Written<R>> => {
   const statement = withOutbox(w)
   const { rows } = await db.query<R & { outbox_ready: string[] }>(statement.text, statement.params)
   const ready = rows[0]?.outbox_ready ?? []
+  if (rows.length > 0) db.outbox?.recorded(w.events, ready)
   return { rows: rows.map(({ outbox_ready: _, ...row }) => row as R), ready }
 }
 

@@ -1,5 +1,6 @@
 import { neonConfig, Pool, type PoolClient } from '@neondatabase/serverless'
 import type { Config } from '../env'
+import { bufferUntilCommit, type OutboxAware } from '../outbox/dispatch'
 
 /**
  * Points the Neon driver at the local endpoint (see scripts/lib/pg-ws-relay.ts) instead of Neon:
@@ -30,19 +31,26 @@ export const createPool = (config: Pick<Config, 'DATABASE_URL' | 'PG_WS_PROXY'>)
 }
 
 /** The request's Db (its pool opened on first use) or a Pool of a scheduled run. */
-export type PoolSource = Pool | { pool(): Pool }
+export type PoolSource = Pool | ({ pool(): Pool } & OutboxAware)
 
+/**
+ * Runs `fn` in one interactive transaction. Outbox rows it records are reported to the source's
+ * listener (the request's post-commit delivery) once the transaction has committed.
+ */
 export const withTransaction = async <T>(
   source: PoolSource,
-  fn: (tx: PoolClient) => Promise<T>,
+  fn: (tx: PoolClient & OutboxAware) => Promise<T>,
 ): Promise<T> => {
   const pool = source instanceof Pool ? source : source.pool()
-  const client = await pool.connect()
+  const client: PoolClient & OutboxAware = await pool.connect()
+  const outbox = bufferUntilCommit(source instanceof Pool ? undefined : source.outbox)
+  client.outbox = outbox.listener
   let broken = false
   try {
     await client.query('begin')
     const result = await fn(client)
     await client.query('commit')
+    outbox.flush()
     return result
   } catch (err) {
     try {
@@ -52,6 +60,7 @@ export const withTransaction = async <T>(
     }
     throw err
   } finally {
+    client.outbox = undefined
     client.release(broken)
   }
 }

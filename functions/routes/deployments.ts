@@ -6,7 +6,6 @@ import { DEPLOYMENT_STATUSES } from '../domain/deployment-state'
 import type { HonoEnv } from '../env'
 import { CursorParam, encodeCursor, LimitParam } from '../lib/request-input'
 import { idParam, jsonBody, optionalJsonBody, queryInput } from '../lib/validate'
-import { dispatchEvents } from '../middleware/database'
 import {
   deploymentNotFound,
   deploymentView,
@@ -47,23 +46,21 @@ const transition = async (
   action: keyof typeof ACTION_BODIES,
   details: TransitionDetails,
 ) => {
-  const { value, events, ready } = await transitionDeployment(c.var.db, id, action, details, {
+  const { value } = await transitionDeployment(c.var.db, id, action, details, {
     actor: c.var.actor,
     requestId: c.var.requestId,
   })
-  dispatchEvents(c, events, ready)
   return c.json(deploymentView(value))
 }
 
 export const deploymentRoutes = new Hono<HonoEnv>()
   .post('/', jsonBody(StartDeploymentBody), async (c) => {
     const body = c.req.valid('json')
-    const { value, events, ready } = await startDeployment(
+    const { value } = await startDeployment(
       c.var.db,
       { ...body, entity_id: body.entity_id.toLowerCase() },
       { actor: c.var.actor, requestId: c.var.requestId },
     )
-    dispatchEvents(c, events, ready)
     return c.json(deploymentView(value), 201, { location: `/api/v1/deployments/${value.id}` })
   })
   .get('/', queryInput(ListDeploymentsQuery), async (c) => {

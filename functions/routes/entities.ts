@@ -5,7 +5,6 @@ import { ENTITY_STATUSES, getEntity, listEntities } from '../db/entities'
 import type { HonoEnv } from '../env'
 import { CursorParam, encodeCursor, LimitParam } from '../lib/request-input'
 import { idParam, jsonBody, optionalJsonBody, queryInput } from '../lib/validate'
-import { dispatchEvents } from '../middleware/database'
 import {
   changeEntity,
   deleteEntity,
@@ -51,11 +50,10 @@ export const ValidateEntityBody = v.strictObject({})
 export const entityRoutes = new Hono<HonoEnv>()
   .post('/', jsonBody(CreateEntityBody), async (c) => {
     const body = c.req.valid('json')
-    const { value, events, ready } = await registerEntity(c.var.db, body, {
+    const { value } = await registerEntity(c.var.db, body, {
       actor: c.var.actor,
       requestId: c.var.requestId,
     })
-    dispatchEvents(c, events, ready)
     return c.json(entityView(value), 201, { location: `/api/v1/entities/${value.id}` })
   })
   .get('/', queryInput(ListEntitiesQuery), async (c) => {
@@ -81,30 +79,27 @@ export const entityRoutes = new Hono<HonoEnv>()
   .patch('/:id', idParam, jsonBody(UpdateEntityBody), async (c) => {
     const { id } = c.req.valid('param')
     const patch = c.req.valid('json')
-    const { value, events, ready } = await changeEntity(c.var.db, id, patch, {
+    const { value } = await changeEntity(c.var.db, id, patch, {
       actor: c.var.actor,
       requestId: c.var.requestId,
     })
-    dispatchEvents(c, events, ready)
     return c.json(entityView(value))
   })
   .delete('/:id', idParam, optionalJsonBody(DeleteEntityBody), async (c) => {
     const { id } = c.req.valid('param')
     const { reason } = c.req.valid('json')
-    const { value, events, ready } = await deleteEntity(c.var.db, id, reason, {
+    const { value } = await deleteEntity(c.var.db, id, reason, {
       actor: c.var.actor,
       requestId: c.var.requestId,
     })
-    dispatchEvents(c, events, ready)
     return c.json(entityView(value))
   })
   .post('/:id/validate', idParam, optionalJsonBody(ValidateEntityBody), async (c) => {
     const { id } = c.req.valid('param')
-    const { value, events, ready } = await runValidation(c.var.db, id, {
+    const { value } = await runValidation(c.var.db, id, {
       actor: c.var.actor,
       requestId: c.var.requestId,
     })
-    dispatchEvents(c, events, ready)
     return c.json({
       entity_id: id,
       valid: value.valid,

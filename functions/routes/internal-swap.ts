@@ -7,7 +7,7 @@ import { HttpError, invalidInput, issuesToDetails } from '../../shared/http-erro
 import type { SwapValidationReply } from '../../shared/swap'
 import type { HonoEnv } from '../env'
 import { requireConfig } from '../middleware/config'
-import { database, dispatchEvents } from '../middleware/database'
+import { database } from '../middleware/database'
 import { requireForwardToken } from '../middleware/forward-token'
 import { reconcileSwapEvent } from '../services/swaps'
 import { evaluateSwap, validationResults } from '../swaps/checks'
@@ -62,6 +62,5 @@ export const internalSwapRoutes = new Hono<HonoEnv>()
     const result = await reconcileSwapEvent(c.var.db, parsed.output)
     if (!result) return c.json({ ignored: true, event_type: parsed.output.event_type }, 202)
     const { ready, ...reconciliation } = result
-    if (reconciliation.settled) dispatchEvents(c, [parsed.output], ready ?? [])
     return c.json(reconciliation)
   })

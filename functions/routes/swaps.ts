@@ -8,7 +8,6 @@ import { getSwap, listSwaps, SWAP_STATUSES } from '../db/swaps'
 import type { HonoEnv } from '../env'
 import { CursorParam, encodeCursor, LimitParam } from '../lib/request-input'
 import { idParam, jsonBody, optionalJsonBody, queryInput } from '../lib/validate'
-import { dispatchEvents } from '../middleware/database'
 import {
   beginSwap,
   checkRollback,
@@ -80,9 +79,7 @@ export const swapRoutes = new Hono<HonoEnv>()
     const { config } = c.var
     const command = commandFor(start.swap, 'execute', config.SWAP_TIMEOUT_MS)
     const outcome = await relaySwapCommand(config, command, config.SWAP_TIMEOUT_MS, ctx.requestId)
-    const finished = await finishSwap(c.var.db, start.swap, outcome, ctx, key, start.ready)
-    dispatchEvents(c, [...start.events, ...finished.events], [...start.ready, ...finished.ready])
-    const { reply } = finished
+    const { reply } = await finishSwap(c.var.db, start.swap, outcome, ctx, key, start.ready)
     return send(c, reply)
   })
   .get('/', queryInput(ListSwapsQuery), async (c) => {
@@ -110,7 +107,6 @@ export const swapRoutes = new Hono<HonoEnv>()
     const { config } = c.var
     const command = commandFor(swap, 'rollback', config.SWAP_TIMEOUT_MS, reason)
     const outcome = await relaySwapCommand(config, command, config.SWAP_TIMEOUT_MS, ctx.requestId)
-    const { reply, events, ready } = await finishRollback(c.var.db, swap, outcome, reason, ctx)
-    dispatchEvents(c, events, ready)
+    const { reply } = await finishRollback(c.var.db, swap, outcome, reason, ctx)
     return send(c, reply)
   })

@@ -7,7 +7,7 @@ import { claimReceipt, recordResponse } from '../db/webhook-receipts'
 import type { HonoEnv } from '../env'
 import { refuseTooDeep } from '../lib/validate'
 import { requireConfig } from '../middleware/config'
-import { database, dispatchEvents } from '../middleware/database'
+import { database } from '../middleware/database'
 import { eventMetadata } from '../services/context'
 import { MAPPINGS, WebhookPayload } from '../webhooks/mappings'
 import { isAllowed } from '../webhooks/sources'
@@ -57,7 +57,7 @@ export const webhookRoutes = new Hono<HonoEnv>()
     const key = { source: name, webhookId: delivery.id }
     const outcome = await withTransaction(c.var.db, async (tx) => {
       const claim = await claimReceipt(tx, { ...key, type: payload.type })
-      if (!claim.claimed) return { replayed: true, body: claim.body, events: [] }
+      if (!claim.claimed) return { replayed: true, body: claim.body }
       const { events, health } = await prepared.run({
         tx,
         source: name,
@@ -75,9 +75,8 @@ export const webhookRoutes = new Hono<HonoEnv>()
         ...(health ? { health } : {}),
       }
       await recordResponse(tx, { ...key, status: 200, body: response })
-      return { replayed: false, body: response, events }
+      return { replayed: false, body: response }
     })
 
-    dispatchEvents(c, outcome.events)
     return c.json(outcome.body, 200, { 'webhook-replayed': String(outcome.replayed) })
   })

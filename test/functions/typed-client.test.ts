@@ -80,4 +80,22 @@ describe('typed client (hono/client)', () => {
     const health = await api.health.$get()
     expect(health.status).toBe(200)
   })
+
+  it('types request bodies and queries from the route declarations', async () => {
+    const api = client()
+    const bad = await api.api.v1.entities.$post({
+      // @ts-expect-error type is one of the entity types, not any string
+      json: { name: uniqueName('typed-client'), type: 'spreadsheet', version: '1.0.0' },
+    })
+    expect(bad.status).toBe(400)
+    // @ts-expect-error the entity list has no such query parameter
+    const unknown = await api.api.v1.entities.$get({ query: { colour: 'blue' } })
+    expect(unknown.status).toBe(400)
+    const failed = await api.api.v1.deployments[':id'].fail.$post({
+      param: { id: crypto.randomUUID() },
+      // @ts-expect-error fail needs an error text
+      json: {},
+    })
+    expect(failed.status).toBe(400)
+  })
 })
