@@ -1,49 +1,21 @@
 import { readFileSync } from 'node:fs'
+import * as v from 'valibot'
+import {
+  booleanText,
+  choiceText,
+  durationText,
+  fractionText,
+  intText,
+  jsonText,
+  optionalIntText,
+  parsedBy,
+  presentValues,
+} from '../shared/config-primitives'
+import { firstIssue } from '../shared/http-error'
 import { DEFAULT_MAX_JSON_DEPTH } from '../shared/json-depth'
-import { parseTokens, type TokenTable } from './auth/tokens'
-import { type ForwardConfig, parseForwardConfig } from './forward/config'
-import type { SseConfig } from './sse/config'
-import type { WebhookConfig } from './subscriptions/config'
+import { parseTokens } from './auth/tokens'
+import { ForwardRoutesText, ForwardSigningSecret, ForwardToken } from './forward/config'
 import { DEFAULT_PORTS, parseAllowlist, parsePorts } from './subscriptions/ssrf-guard'
-
-export type StreamStorage = 'file' | 'memory'
-
-export interface BridgeConfig {
-  host: string
-  port: number
-  logLevel: string
-  nats: {
-    servers: string[]
-    name: string
-    user?: string
-    pass?: string
-    token?: string
-    connectTimeoutMs: number
-    reconnect: { initialMs: number; maxMs: number; jitter: number }
-    /** Client PINGs every `pingIntervalMs`; `maxPingsOut` unanswered ones declare the link dead. */
-    pingIntervalMs: number
-    maxPingsOut: number
-  }
-  stream: {
-    replicas: number
-    storage: StreamStorage
-    maxAgeMs: number
-    duplicateWindowMs: number
-    maxBytes: number
-  }
-  publishTimeoutMs: number
-  requestTimeoutMs: number
-  requestTimeoutMaxMs: number
-  maxBodyBytes: number
-  maxBatch: number
-  /** Nesting allowed inside free-form JSON (event `data`/`metadata`, relayed JSON bodies). */
-  maxJsonDepth: number
-  shutdownGraceMs: number
-  tokens: TokenTable
-  sse: SseConfig
-  webhooks: WebhookConfig
-  forward: ForwardConfig
-}
 
 export class ConfigError extends Error {
   constructor(
@@ -55,223 +27,233 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
-
-const read = (env: Env, name: string): string | undefined => {
-  const value = env[name]?.trim()
-  return value === undefined || value === '' ? undefined : value
-}
-
-const integer = (env: Env, name: string, fallback: number, min: number, max: number): number => {
-  const raw = read(env, name)
-  if (raw === undefined) return fallback
-  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `expected an integer, got '${raw}'`)
-  const value = Number(raw)
-  if (value < min || value > max)
-    throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`)
-  return value
-}
-
-const fraction = (env: Env, name: string, fallback: number): number => {
-  const raw = read(env, name)
-  if (raw === undefined) return fallback
-  const value = Number(raw)
-  if (!Number.isFinite(value) || value < 0 || value > 1)
-    throw new ConfigError(name, `expected a number between 0 and 1, got '${raw}'`)
-  return value
-}
-
-/** `500ms`, `30s`, `2m`, `1h`, `7d`, or plain milliseconds. */
-export const parseDuration = (raw: string): number | undefined => {
-  const match = DURATION.exec(raw)
-  if (!match) return undefined
-  return Math.round(Number(match[1]) * (UNIT_MS[match[2] ?? 'ms'] ?? 1))
-}
-
-const duration = (env: Env, name: string, fallbackMs: number, minMs: number): number => {
-  const raw = read(env, name)
-  if (raw === undefined) return fallbackMs
-  const value = parseDuration(raw)
-  if (value === undefined)
-    throw new ConfigError(name, `expected a duration like 500ms, 30s, 2m, 7d; got '${raw}'`)
-  if (value < minMs) throw new ConfigError(name, `must be at least ${minMs} ms, got ${value} ms`)
-  return value
-}
-
-const natsServers = (env: Env): string[] => {
-  const raw = read(env, 'NATS_URL') ?? 'nats://127.0.0.1:4222'
-  const servers = raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-  if (servers.length === 0) throw new ConfigError('NATS_URL', 'lists no server')
-  for (const server of servers) {
-    const withScheme = server.includes('://') ? server : `nats://${server}`
-    let url: URL
-    try {
-      url = new URL(withScheme)
-    } catch {
-      throw new ConfigError('NATS_URL', `'${redactUrl(server)}' is not a valid server URL`)
-    }
-    if (!['nats:', 'tls:'].includes(url.protocol))
-      throw new ConfigError('NATS_URL', `unsupported scheme '${url.protocol}' (use nats:// or tls://)`)
-  }
-  return servers
-}
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 /** Hides credentials embedded in a server URL. */
 export const redactUrl = (server: string): string => server.replace(/\/\/[^@/]*@/, '//***@')
 
-const tokens = (env: Env): TokenTable => {
-  const inline = read(env, 'BRIDGE_TOKENS')
-  const file = read(env, 'BRIDGE_TOKENS_FILE')
-  if (inline && file)
-    throw new ConfigError('BRIDGE_TOKENS', 'set either BRIDGE_TOKENS or BRIDGE_TOKENS_FILE, not both')
-  let source = 'BRIDGE_TOKENS'
-  let text = inline
-  if (file) {
-    source = 'BRIDGE_TOKENS_FILE'
-    try {
-      text = readFileSync(file, 'utf8')
-    } catch (err) {
-      throw new ConfigError(source, `cannot read ${file}: ${(err as Error).message}`)
-    }
+const natsServers = (raw: string): string[] => {
+  const servers = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  if (servers.length === 0) throw new Error('lists no server')
+  for (const [index, server] of servers.entries()) {
+    const withScheme = server.includes('://') ? server : `nats://${server}`
+    if (!URL.canParse(withScheme)) throw new Error(`server ${index + 1} is not a valid URL`)
+    if (!['nats:', 'tls:'].includes(new URL(withScheme).protocol))
+      throw new Error(`server ${index + 1} has an unsupported scheme (use nats:// or tls://)`)
   }
-  if (text === undefined) return parseTokens({})
-  let json: unknown
+  return servers
+}
+
+const TokenTableText = jsonText(v.pipe(v.unknown(), parsedBy(parseTokens)))
+
+const readTokenFile = (path: string): string => {
   try {
-    json = JSON.parse(text)
-  } catch {
-    throw new ConfigError(source, 'is not valid JSON')
-  }
-  try {
-    return parseTokens(json)
+    return readFileSync(path, 'utf8')
   } catch (err) {
-    throw new ConfigError(source, (err as Error).message)
+    throw new Error(`cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
   }
 }
 
-const webhookConfig = (env: Env): WebhookConfig => {
-  const timeoutMs = integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 300_000)
-  const ackWaitMs = integer(env, 'WEBHOOK_ACK_WAIT_MS', timeoutMs + 20_000, 1_000, 3_600_000)
-  if (ackWaitMs <= timeoutMs) throw new ConfigError('WEBHOOK_ACK_WAIT_MS', 'must be above WEBHOOK_TIMEOUT_MS')
-  const initialMs = integer(env, 'WEBHOOK_BACKOFF_INITIAL_MS', 1_000, 10, 3_600_000)
-  const maxMs = integer(env, 'WEBHOOK_BACKOFF_MAX_MS', 300_000, 10, 86_400_000)
-  if (maxMs < initialMs)
-    throw new ConfigError('WEBHOOK_BACKOFF_MAX_MS', 'must not be below WEBHOOK_BACKOFF_INITIAL_MS')
-  const maxInFlightCap = integer(env, 'WEBHOOK_MAX_IN_FLIGHT_CAP', 100, 1, 10_000)
-  const allowPrivate = (read(env, 'WEBHOOK_ALLOW_PRIVATE_HOSTS') ?? 'false').toLowerCase()
-  if (!['true', 'false', '1', '0'].includes(allowPrivate))
-    throw new ConfigError('WEBHOOK_ALLOW_PRIVATE_HOSTS', "must be 'true' or 'false'")
-  let ports: WebhookConfig['ssrf']['ports']
-  try {
-    ports = parsePorts(read(env, 'WEBHOOK_ALLOWED_PORTS') ?? DEFAULT_PORTS)
-  } catch (err) {
-    throw new ConfigError('WEBHOOK_ALLOWED_PORTS', (err as Error).message)
-  }
-  let ssrf: WebhookConfig['ssrf']
-  try {
-    ssrf = parseAllowlist(
-      (read(env, 'WEBHOOK_ALLOWED_HOSTS') ?? '').split(','),
-      allowPrivate === 'true' || allowPrivate === '1',
-      ports,
-    )
-  } catch (err) {
-    throw new ConfigError('WEBHOOK_ALLOWED_HOSTS', (err as Error).message)
-  }
-  return {
-    timeoutMs,
-    ackWaitMs,
-    backoff: { initialMs, maxMs },
-    retryAfterMaxMs: integer(env, 'WEBHOOK_RETRY_AFTER_MAX_MS', 600_000, 0, 86_400_000),
-    maxDeliverDefault: integer(env, 'WEBHOOK_MAX_DELIVER_DEFAULT', 10, 1, 1_000),
-    maxInFlightDefault: Math.min(
-      maxInFlightCap,
-      integer(env, 'WEBHOOK_MAX_IN_FLIGHT_DEFAULT', 10, 1, 10_000),
+/** Every variable the bridge reads (README, Configuration), with its default and bounds. */
+const VARIABLES = {
+  BRIDGE_HOST: v.optional(v.string(), '127.0.0.1'),
+  BRIDGE_PORT: intText(8340, 0, 65_535),
+  LOG_LEVEL: choiceText(LOG_LEVELS, 'info'),
+  NATS_URL: v.optional(v.pipe(v.string(), parsedBy(natsServers)), 'nats://127.0.0.1:4222'),
+  NATS_CONNECTION_NAME: v.optional(v.string(), 'library-bridge'),
+  NATS_USER: v.optional(v.string()),
+  NATS_PASSWORD: v.optional(v.string()),
+  NATS_TOKEN: v.optional(v.string()),
+  NATS_CONNECT_TIMEOUT_MS: intText(5_000, 100, 120_000),
+  NATS_RECONNECT_INITIAL_MS: intText(500, 10, 600_000),
+  NATS_RECONNECT_MAX_MS: intText(30_000, 10, 3_600_000),
+  NATS_RECONNECT_JITTER: fractionText(0.2),
+  /** The client PINGs this often; NATS_MAX_PINGS_OUT unanswered ones declare the link dead. */
+  NATS_PING_INTERVAL_MS: intText(10_000, 100, 3_600_000),
+  NATS_MAX_PINGS_OUT: intText(3, 1, 100),
+  STREAM_REPLICAS: intText(1, 1, 5),
+  STREAM_STORAGE: choiceText(['file', 'memory'], 'file'),
+  STREAM_MAX_AGE: durationText('7d', 0),
+  STREAM_DUPLICATE_WINDOW: durationText('2m', 100),
+  STREAM_MAX_BYTES: intText(-1, -1, Number.MAX_SAFE_INTEGER),
+  BRIDGE_PUBLISH_TIMEOUT_MS: intText(5_000, 1, 120_000),
+  BRIDGE_REQUEST_TIMEOUT_MS: intText(5_000, 1, 600_000),
+  BRIDGE_REQUEST_TIMEOUT_MAX_MS: intText(30_000, 1, 600_000),
+  BRIDGE_MAX_BODY_BYTES: intText(1_048_576, 1_024, 64 * 1_048_576),
+  BRIDGE_MAX_BATCH: intText(500, 1, 10_000),
+  /** Nesting allowed inside free-form JSON (event `data`/`metadata`, relayed JSON bodies). */
+  MAX_JSON_DEPTH: intText(DEFAULT_MAX_JSON_DEPTH, 1, 1_000),
+  BRIDGE_SHUTDOWN_GRACE_MS: intText(10_000, 0, 600_000),
+  BRIDGE_TOKENS: v.optional(TokenTableText),
+  BRIDGE_TOKENS_FILE: v.optional(v.pipe(v.string(), parsedBy(readTokenFile), TokenTableText)),
+  SSE_HEARTBEAT_MS: intText(15_000, 100, 3_600_000),
+  SSE_RETRY_MS: intText(3_000, 0, 3_600_000),
+  SSE_MAX_CLIENTS: intText(1_000, 1, 1_000_000),
+  SSE_CLIENT_BUFFER_BYTES: intText(1_048_576, 1_024, 1_073_741_824),
+  SSE_CUT_GRACE_MS: intText(5_000, 0, 600_000),
+  WEBHOOK_TIMEOUT_MS: intText(10_000, 100, 300_000),
+  /** Default: WEBHOOK_TIMEOUT_MS + 20 s. */
+  WEBHOOK_ACK_WAIT_MS: optionalIntText(1_000, 3_600_000),
+  WEBHOOK_BACKOFF_INITIAL_MS: intText(1_000, 10, 3_600_000),
+  WEBHOOK_BACKOFF_MAX_MS: intText(300_000, 10, 86_400_000),
+  WEBHOOK_RETRY_AFTER_MAX_MS: intText(600_000, 0, 86_400_000),
+  WEBHOOK_MAX_DELIVER_DEFAULT: intText(10, 1, 1_000),
+  WEBHOOK_MAX_IN_FLIGHT_DEFAULT: intText(10, 1, 10_000),
+  WEBHOOK_MAX_IN_FLIGHT_CAP: intText(100, 1, 10_000),
+  WEBHOOK_DEAD_LETTER_MAX_AGE: durationText('30d', 0),
+  WEBHOOK_ALLOW_PRIVATE_HOSTS: booleanText(false),
+  WEBHOOK_ALLOWED_HOSTS: v.optional(
+    v.pipe(
+      v.string(),
+      parsedBy((list: string) => parseAllowlist(list.split(','))),
     ),
-    maxInFlightCap,
-    deadLetterMaxAgeMs: duration(env, 'WEBHOOK_DEAD_LETTER_MAX_AGE', 30 * 86_400_000, 0),
-    limits: {
-      perPrincipal: integer(env, 'WEBHOOK_MAX_SUBSCRIPTIONS_PER_PRINCIPAL', 100, 1, 100_000),
-      total: integer(env, 'WEBHOOK_MAX_SUBSCRIPTIONS', 1_000, 1, 100_000),
-    },
-    pacing: {
-      initialMinMs: integer(env, 'WEBHOOK_BACKOFF_INITIAL_MIN_MS', 1_000, 10, 3_600_000),
-      maxDeliverMax: integer(env, 'WEBHOOK_MAX_DELIVER_MAX', 100, 1, 1_000),
-    },
-    ssrf,
-  }
+    '',
+  ),
+  WEBHOOK_ALLOWED_PORTS: v.optional(v.pipe(v.string(), parsedBy(parsePorts)), DEFAULT_PORTS),
+  WEBHOOK_MAX_SUBSCRIPTIONS_PER_PRINCIPAL: intText(100, 1, 100_000),
+  WEBHOOK_MAX_SUBSCRIPTIONS: intText(1_000, 1, 100_000),
+  WEBHOOK_BACKOFF_INITIAL_MIN_MS: intText(1_000, 10, 3_600_000),
+  WEBHOOK_MAX_DELIVER_MAX: intText(100, 1, 1_000),
+  FORWARD_ROUTES: v.optional(ForwardRoutesText, '[]'),
+  /** Sent as `Authorization: Bearer …` on every forwarded request. */
+  FORWARD_TOKEN: v.optional(ForwardToken),
+  /** When set, every forwarded request is signed per Standard Webhooks. */
+  FORWARD_SIGNING_SECRET: v.optional(ForwardSigningSecret),
 }
 
-export const loadConfig = (env: Env = process.env): BridgeConfig => {
-  const logLevel = read(env, 'LOG_LEVEL') ?? 'info'
-  if (!LOG_LEVELS.includes(logLevel))
-    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`)
-  const storage = read(env, 'STREAM_STORAGE') ?? 'file'
-  if (storage !== 'file' && storage !== 'memory')
-    throw new ConfigError('STREAM_STORAGE', `must be 'file' or 'memory', got '${storage}'`)
+const Variables = v.object(VARIABLES)
+type Variables = v.InferOutput<typeof Variables>
 
-  const reconnectInitialMs = integer(env, 'NATS_RECONNECT_INITIAL_MS', 500, 10, 600_000)
-  const reconnectMaxMs = integer(env, 'NATS_RECONNECT_MAX_MS', 30_000, 10, 3_600_000)
-  if (reconnectMaxMs < reconnectInitialMs)
-    throw new ConfigError('NATS_RECONNECT_MAX_MS', 'must not be below NATS_RECONNECT_INITIAL_MS')
+/** A rule across variables, reported against `variable`. */
+const rule = (variable: keyof Variables, holds: (env: Variables) => boolean, message: string) =>
+  v.forward<Variables, v.CheckIssue<Variables>, [keyof Variables]>(v.check(holds, message), [variable])
 
-  const requestTimeoutMs = integer(env, 'BRIDGE_REQUEST_TIMEOUT_MS', 5_000, 1, 600_000)
-  const requestTimeoutMaxMs = integer(env, 'BRIDGE_REQUEST_TIMEOUT_MAX_MS', 30_000, 1, 600_000)
-  if (requestTimeoutMaxMs < requestTimeoutMs)
-    throw new ConfigError('BRIDGE_REQUEST_TIMEOUT_MAX_MS', 'must not be below BRIDGE_REQUEST_TIMEOUT_MS')
-
-  const maxAgeMs = duration(env, 'STREAM_MAX_AGE', 7 * 86_400_000, 0)
-  const duplicateWindowMs = duration(env, 'STREAM_DUPLICATE_WINDOW', 120_000, 100)
-  if (maxAgeMs > 0 && duplicateWindowMs > maxAgeMs)
-    throw new ConfigError('STREAM_DUPLICATE_WINDOW', 'must not exceed STREAM_MAX_AGE')
-
-  return {
-    host: read(env, 'BRIDGE_HOST') ?? '127.0.0.1',
-    port: integer(env, 'BRIDGE_PORT', 8340, 0, 65_535),
-    logLevel,
+const BridgeEnv = v.pipe(
+  Variables,
+  rule(
+    'NATS_RECONNECT_MAX_MS',
+    (e) => e.NATS_RECONNECT_MAX_MS >= e.NATS_RECONNECT_INITIAL_MS,
+    'must not be below NATS_RECONNECT_INITIAL_MS',
+  ),
+  rule(
+    'BRIDGE_REQUEST_TIMEOUT_MAX_MS',
+    (e) => e.BRIDGE_REQUEST_TIMEOUT_MAX_MS >= e.BRIDGE_REQUEST_TIMEOUT_MS,
+    'must not be below BRIDGE_REQUEST_TIMEOUT_MS',
+  ),
+  rule(
+    'STREAM_DUPLICATE_WINDOW',
+    (e) => e.STREAM_MAX_AGE === 0 || e.STREAM_DUPLICATE_WINDOW <= e.STREAM_MAX_AGE,
+    'must not exceed STREAM_MAX_AGE',
+  ),
+  rule(
+    'BRIDGE_TOKENS',
+    (e) => e.BRIDGE_TOKENS === undefined || e.BRIDGE_TOKENS_FILE === undefined,
+    'set either BRIDGE_TOKENS or BRIDGE_TOKENS_FILE, not both',
+  ),
+  rule(
+    'WEBHOOK_ACK_WAIT_MS',
+    (e) => e.WEBHOOK_ACK_WAIT_MS === undefined || e.WEBHOOK_ACK_WAIT_MS > e.WEBHOOK_TIMEOUT_MS,
+    'must be above WEBHOOK_TIMEOUT_MS',
+  ),
+  rule(
+    'WEBHOOK_BACKOFF_MAX_MS',
+    (e) => e.WEBHOOK_BACKOFF_MAX_MS >= e.WEBHOOK_BACKOFF_INITIAL_MS,
+    'must not be below WEBHOOK_BACKOFF_INITIAL_MS',
+  ),
+  rule(
+    'FORWARD_ROUTES',
+    (e) =>
+      e.FORWARD_ROUTES.length === 0 ||
+      e.FORWARD_TOKEN !== undefined ||
+      e.FORWARD_SIGNING_SECRET !== undefined,
+    'forward routes need FORWARD_TOKEN or FORWARD_SIGNING_SECRET',
+  ),
+  v.transform((e) => ({
+    host: e.BRIDGE_HOST,
+    port: e.BRIDGE_PORT,
+    logLevel: e.LOG_LEVEL,
     nats: {
-      servers: natsServers(env),
-      name: read(env, 'NATS_CONNECTION_NAME') ?? 'library-bridge',
-      user: read(env, 'NATS_USER'),
-      pass: read(env, 'NATS_PASSWORD'),
-      token: read(env, 'NATS_TOKEN'),
-      connectTimeoutMs: integer(env, 'NATS_CONNECT_TIMEOUT_MS', 5_000, 100, 120_000),
+      servers: e.NATS_URL,
+      name: e.NATS_CONNECTION_NAME,
+      user: e.NATS_USER,
+      pass: e.NATS_PASSWORD,
+      token: e.NATS_TOKEN,
+      connectTimeoutMs: e.NATS_CONNECT_TIMEOUT_MS,
       reconnect: {
-        initialMs: reconnectInitialMs,
-        maxMs: reconnectMaxMs,
-        jitter: fraction(env, 'NATS_RECONNECT_JITTER', 0.2),
+        initialMs: e.NATS_RECONNECT_INITIAL_MS,
+        maxMs: e.NATS_RECONNECT_MAX_MS,
+        jitter: e.NATS_RECONNECT_JITTER,
       },
-      pingIntervalMs: integer(env, 'NATS_PING_INTERVAL_MS', 10_000, 100, 3_600_000),
-      maxPingsOut: integer(env, 'NATS_MAX_PINGS_OUT', 3, 1, 100),
+      pingIntervalMs: e.NATS_PING_INTERVAL_MS,
+      maxPingsOut: e.NATS_MAX_PINGS_OUT,
     },
     stream: {
-      replicas: integer(env, 'STREAM_REPLICAS', 1, 1, 5),
-      storage,
-      maxAgeMs,
-      duplicateWindowMs,
-      maxBytes: integer(env, 'STREAM_MAX_BYTES', -1, -1, Number.MAX_SAFE_INTEGER),
+      replicas: e.STREAM_REPLICAS,
+      storage: e.STREAM_STORAGE,
+      maxAgeMs: e.STREAM_MAX_AGE,
+      duplicateWindowMs: e.STREAM_DUPLICATE_WINDOW,
+      maxBytes: e.STREAM_MAX_BYTES,
     },
-    publishTimeoutMs: integer(env, 'BRIDGE_PUBLISH_TIMEOUT_MS', 5_000, 1, 120_000),
-    requestTimeoutMs,
-    requestTimeoutMaxMs,
-    maxBodyBytes: integer(env, 'BRIDGE_MAX_BODY_BYTES', 1_048_576, 1_024, 64 * 1_048_576),
-    maxBatch: integer(env, 'BRIDGE_MAX_BATCH', 500, 1, 10_000),
-    maxJsonDepth: integer(env, 'MAX_JSON_DEPTH', DEFAULT_MAX_JSON_DEPTH, 1, 1_000),
-    shutdownGraceMs: integer(env, 'BRIDGE_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
-    tokens: tokens(env),
-    forward: parseForwardConfig(env),
+    publishTimeoutMs: e.BRIDGE_PUBLISH_TIMEOUT_MS,
+    requestTimeoutMs: e.BRIDGE_REQUEST_TIMEOUT_MS,
+    requestTimeoutMaxMs: e.BRIDGE_REQUEST_TIMEOUT_MAX_MS,
+    maxBodyBytes: e.BRIDGE_MAX_BODY_BYTES,
+    maxBatch: e.BRIDGE_MAX_BATCH,
+    maxJsonDepth: e.MAX_JSON_DEPTH,
+    shutdownGraceMs: e.BRIDGE_SHUTDOWN_GRACE_MS,
+    tokens: e.BRIDGE_TOKENS ?? e.BRIDGE_TOKENS_FILE ?? parseTokens({}),
+    forward: {
+      routes: e.FORWARD_ROUTES,
+      token: e.FORWARD_TOKEN,
+      signingSecret: e.FORWARD_SIGNING_SECRET,
+    },
     sse: {
-      heartbeatMs: integer(env, 'SSE_HEARTBEAT_MS', 15_000, 100, 3_600_000),
-      retryMs: integer(env, 'SSE_RETRY_MS', 3_000, 0, 3_600_000),
-      maxClients: integer(env, 'SSE_MAX_CLIENTS', 1_000, 1, 1_000_000),
-      clientBufferBytes: integer(env, 'SSE_CLIENT_BUFFER_BYTES', 1_048_576, 1_024, 1_073_741_824),
-      cutGraceMs: integer(env, 'SSE_CUT_GRACE_MS', 5_000, 0, 600_000),
+      heartbeatMs: e.SSE_HEARTBEAT_MS,
+      retryMs: e.SSE_RETRY_MS,
+      maxClients: e.SSE_MAX_CLIENTS,
+      clientBufferBytes: e.SSE_CLIENT_BUFFER_BYTES,
+      cutGraceMs: e.SSE_CUT_GRACE_MS,
     },
-    webhooks: webhookConfig(env),
-  }
+    webhooks: {
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      ackWaitMs: e.WEBHOOK_ACK_WAIT_MS ?? e.WEBHOOK_TIMEOUT_MS + 20_000,
+      backoff: { initialMs: e.WEBHOOK_BACKOFF_INITIAL_MS, maxMs: e.WEBHOOK_BACKOFF_MAX_MS },
+      retryAfterMaxMs: e.WEBHOOK_RETRY_AFTER_MAX_MS,
+      maxDeliverDefault: e.WEBHOOK_MAX_DELIVER_DEFAULT,
+      maxInFlightDefault: Math.min(e.WEBHOOK_MAX_IN_FLIGHT_CAP, e.WEBHOOK_MAX_IN_FLIGHT_DEFAULT),
+      maxInFlightCap: e.WEBHOOK_MAX_IN_FLIGHT_CAP,
+      deadLetterMaxAgeMs: e.WEBHOOK_DEAD_LETTER_MAX_AGE,
+      limits: {
+        perPrincipal: e.WEBHOOK_MAX_SUBSCRIPTIONS_PER_PRINCIPAL,
+        total: e.WEBHOOK_MAX_SUBSCRIPTIONS,
+      },
+      pacing: {
+        initialMinMs: e.WEBHOOK_BACKOFF_INITIAL_MIN_MS,
+        maxDeliverMax: e.WEBHOOK_MAX_DELIVER_MAX,
+      },
+      ssrf: {
+        ...e.WEBHOOK_ALLOWED_HOSTS,
+        allowPrivate: e.WEBHOOK_ALLOW_PRIVATE_HOSTS,
+        ports: e.WEBHOOK_ALLOWED_PORTS,
+      },
+    },
+  })),
+)
+
+export type BridgeConfig = v.InferOutput<typeof BridgeEnv>
+
+/**
+ * Reads the configuration from the environment; the first bad variable is a ConfigError naming
+ * it and the problem, never its value.
+ */
+export const loadConfig = (env: Record<string, string | undefined> = process.env): BridgeConfig => {
+  const result = v.safeParse(BridgeEnv, presentValues(env))
+  if (result.success) return result.output
+  const [issue] = result.issues
+  const [variable, ...within] = issue.path ?? []
+  const inner = { ...issue, path: within.length > 0 ? within : undefined } as v.BaseIssue<unknown>
+  throw new ConfigError(String(variable?.key ?? 'environment'), firstIssue([inner]))
 }

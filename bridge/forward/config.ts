@@ -1,7 +1,6 @@
 import * as v from 'valibot'
-import { firstIssue } from '../../shared/http-error'
+import { jsonText } from '../../shared/config-primitives'
 import { validateSubject } from '../../shared/subject-validation'
-import { ConfigError } from '../config'
 
 export const DEFAULT_FORWARD_QUEUE = 'library-bridge'
 export const DEFAULT_FORWARD_TIMEOUT_MS = 5_000
@@ -52,58 +51,39 @@ const RouteEntry = v.strictObject({
   ),
   reply: v.optional(v.boolean(), true),
 })
-const RouteList = v.array(RouteEntry)
-
-/** Parses the `FORWARD_ROUTES` JSON list; throws an Error naming the bad entry and field. */
-export const parseForwardRoutes = (text: string | undefined): ForwardRoute[] => {
-  if (text === undefined || text.trim() === '') return []
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    throw new Error('is not valid JSON')
-  }
-  const result = v.safeParse(RouteList, json)
-  if (!result.success) {
-    throw new Error(firstIssue(result.issues))
-  }
-  const seen = new Set<string>()
-  return result.output.map((entry, index) => {
-    const key = `${entry.subject} ${entry.queue}`
-    if (seen.has(key))
-      throw new Error(`${index}: subject '${entry.subject}' is listed twice in queue '${entry.queue}'`)
-    seen.add(key)
-    return {
+/** `FORWARD_ROUTES`: a JSON list of routes, each subject listed once per queue group. */
+export const ForwardRoutesText = v.pipe(
+  jsonText(v.array(RouteEntry)),
+  v.rawTransform(({ dataset, addIssue, NEVER }): ForwardRoute[] => {
+    const seen = new Set<string>()
+    for (const [index, entry] of dataset.value.entries()) {
+      const key = `${entry.subject} ${entry.queue}`
+      if (seen.has(key)) {
+        addIssue({ message: `${index}: its subject is listed twice in the same queue group` })
+        return NEVER
+      }
+      seen.add(key)
+    }
+    return dataset.value.map((entry) => ({
       subject: entry.subject,
       url: entry.url,
       queue: entry.queue,
       timeoutMs: entry.timeout_ms,
       reply: entry.reply,
-    }
-  })
-}
+    }))
+  }),
+)
 
 const MIN_SECRET_LENGTH = 16
 
-export const parseForwardConfig = (env: Record<string, string | undefined>): ForwardConfig => {
-  const read = (name: string) => {
-    const value = env[name]?.trim()
-    return value === undefined || value === '' ? undefined : value
-  }
-  const fail = (variable: string, message: string) => new ConfigError(variable, message)
-  let routes: ForwardRoute[]
-  try {
-    routes = parseForwardRoutes(read('FORWARD_ROUTES'))
-  } catch (err) {
-    throw fail('FORWARD_ROUTES', (err as Error).message)
-  }
-  const token = read('FORWARD_TOKEN')
-  if (token !== undefined && token.length < MIN_SECRET_LENGTH)
-    throw fail('FORWARD_TOKEN', `must be at least ${MIN_SECRET_LENGTH} characters`)
-  const signingSecret = read('FORWARD_SIGNING_SECRET')
-  if (signingSecret !== undefined && !/^whsec_[A-Za-z0-9+/=]{16,}$/.test(signingSecret))
-    throw fail('FORWARD_SIGNING_SECRET', "must be a Standard Webhooks secret ('whsec_' + base64)")
-  if (routes.length > 0 && token === undefined && signingSecret === undefined)
-    throw fail('FORWARD_ROUTES', 'forward routes need FORWARD_TOKEN or FORWARD_SIGNING_SECRET')
-  return { routes, token, signingSecret }
-}
+/** `FORWARD_TOKEN`. */
+export const ForwardToken = v.pipe(
+  v.string(),
+  v.minLength(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`),
+)
+
+/** `FORWARD_SIGNING_SECRET`. */
+export const ForwardSigningSecret = v.pipe(
+  v.string(),
+  v.regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, "must be a Standard Webhooks secret ('whsec_' + base64)"),
+)

@@ -61,7 +61,7 @@ export const parseAllowlist = (
 ): SsrfPolicy => {
   const hosts: string[] = []
   const ranges: Array<[Address, number]> = []
-  for (const raw of entries) {
+  for (const [index, raw] of entries.entries()) {
     const entry = raw
       .trim()
       .toLowerCase()
@@ -75,7 +75,7 @@ export const parseAllowlist = (
           address.kind() === 'ipv6' && normalise(address).kind() === 'ipv4' ? bits - 96 : bits,
         ])
       } catch {
-        throw new Error(`'${raw}' is not a valid CIDR range`)
+        throw new Error(`entry ${index + 1} is not a valid CIDR range`)
       }
     } else if (ipaddr.isValid(entry)) {
       const address = normalise(parseAddress(entry))
@@ -83,7 +83,7 @@ export const parseAllowlist = (
     } else if (/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/.test(entry)) {
       hosts.push(entry.replace(/\.$/, ''))
     } else {
-      throw new Error(`'${raw}' is neither an IP address, a CIDR range nor a host name`)
+      throw new Error(`entry ${index + 1} is neither an IP address, a CIDR range nor a host name`)
     }
   }
   return { allowPrivate, hosts, ranges, ports }

@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseTokens } from '../../bridge/auth/tokens'
-import { ConfigError, loadConfig, parseDuration } from '../../bridge/config'
+import { ConfigError, loadConfig } from '../../bridge/config'
+import { parseDuration } from '../../shared/config-primitives'
 
 const TOKEN = 'a-long-enough-token-123'
 
@@ -95,6 +96,68 @@ describe('loadConfig', () => {
     writeFileSync(file, JSON.stringify({ svc: { token: TOKEN, publish: ['library.>'] } }))
     const config = loadConfig({ BRIDGE_TOKENS_FILE: file })
     expect(config.tokens.authenticate(TOKEN)?.name).toBe('svc')
+  })
+})
+
+/** The variables the README's bridge configuration table lists. */
+const documentedVariables = (): string[] => {
+  const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8')
+  const start = readme.indexOf('### Bridge (environment')
+  const table = readme.slice(start, readme.indexOf('\n### ', start + 1))
+  return table
+    .split('\n')
+    .filter((line) => line.startsWith('| `'))
+    .flatMap((line) => [...(line.split(' | ')[0] ?? '').matchAll(/`([A-Z0-9_]+)`/g)].map((m) => m[1]!))
+}
+
+/** Free text: any value is taken as it is. */
+const FREE_TEXT = new Set(['BRIDGE_HOST', 'NATS_CONNECTION_NAME', 'NATS_USER', 'NATS_PASSWORD', 'NATS_TOKEN'])
+
+const BAD = 'Zq9-SECRET-VALUE-0xC0FFEE'
+
+/** A value each validated variable refuses, holding BAD so that a message quoting it shows. */
+const REFUSED: Record<string, string> = {
+  NATS_URL: `http://${BAD}:4222`,
+  BRIDGE_TOKENS: `{"ro": {"token": "${BAD}", "publish": "${BAD}"}}`,
+  BRIDGE_TOKENS_FILE: `/nonexistent/${BAD}`,
+  LOG_LEVEL: BAD,
+  STREAM_STORAGE: BAD,
+  STREAM_MAX_AGE: BAD,
+  STREAM_DUPLICATE_WINDOW: BAD,
+  WEBHOOK_DEAD_LETTER_MAX_AGE: BAD,
+  NATS_RECONNECT_JITTER: BAD,
+  WEBHOOK_ALLOW_PRIVATE_HOSTS: BAD,
+  WEBHOOK_ALLOWED_HOSTS: `10.0.0.0/8,${BAD}!`,
+  WEBHOOK_ALLOWED_PORTS: BAD,
+  FORWARD_ROUTES: `[{"subject": "a", "url": "${BAD}"}]`,
+  FORWARD_TOKEN: BAD.slice(0, 15),
+  FORWARD_SIGNING_SECRET: BAD,
+}
+
+describe('every documented variable', () => {
+  const variables = documentedVariables()
+
+  it('is read from the README table', () => {
+    expect(variables.length).toBeGreaterThan(40)
+    expect(variables).toContain('NATS_MAX_PINGS_OUT')
+  })
+
+  it('is refused when bad, by a message naming it and not quoting the value', () => {
+    for (const variable of variables.filter((name) => !FREE_TEXT.has(name))) {
+      // every other variable is a whole number, refused when it is not one
+      const value = REFUSED[variable] ?? `12${BAD}`
+      const err = failure({ FORWARD_TOKEN: TOKEN, [variable]: value })
+      expect(err.variable, variable).toBe(variable)
+      expect(err.message, variable).not.toContain(BAD.slice(0, 10))
+      expect(err.message, variable).not.toContain(BAD.slice(-10))
+    }
+  })
+
+  it('takes free text as it is', () => {
+    const env = Object.fromEntries([...FREE_TEXT].map((name) => [name, ` ${BAD} `]))
+    const config = loadConfig(env)
+    expect(config.host).toBe(BAD)
+    expect(config.nats).toMatchObject({ name: BAD, user: BAD, pass: BAD, token: BAD })
   })
 })
 

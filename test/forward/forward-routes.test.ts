@@ -4,7 +4,7 @@ import { connect, headers, type NatsConnection, ServiceError } from 'nats'
 import { pino } from 'pino'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { parseForwardConfig } from '../../bridge/forward/config'
+import { loadConfig } from '../../bridge/config'
 import { createForwarder, type Forwarder } from '../../bridge/forward/forwarder'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
 
@@ -60,7 +60,7 @@ const natsClient = async () => {
 }
 
 const forwarder = (routes: unknown[], extra: Record<string, string> = { FORWARD_TOKEN: TOKEN }) => {
-  const config = parseForwardConfig({ FORWARD_ROUTES: JSON.stringify(routes), ...extra })
+  const config = loadConfig({ FORWARD_ROUTES: JSON.stringify(routes), ...extra }).forward
   const f = createForwarder({ config, logger })
   forwarders.push(f)
   return f
@@ -215,10 +215,10 @@ describe('forward routes', () => {
 
 describe('FORWARD_ROUTES validation', () => {
   const parse = (routes: unknown, extra: Record<string, string> = { FORWARD_TOKEN: TOKEN }) =>
-    parseForwardConfig({
+    loadConfig({
       FORWARD_ROUTES: typeof routes === 'string' ? routes : JSON.stringify(routes),
       ...extra,
-    })
+    }).forward
 
   it('applies defaults', () => {
     expect(parse([{ subject: 'library.swap.validate', url: 'http://x.test/a' }]).routes).toEqual([
