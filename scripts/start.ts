@@ -421,7 +421,9 @@ const summaryRows = (stack: StackFile): SummaryRow[] => {
   const rows: SummaryRow[] = []
   if (stack.functions_url) {
     rows.push(['API', link(`${stack.functions_url}/api/v1`)])
-    const bridgeDocs = stack.bridge_url ? `\n${link(`${stack.bridge_url}/docs`)} ${dim('(bridge)')}` : ''
+    const bridgeDocs = stack.bridge_url
+      ? `\n${link(`${stack.bridge_url}/docs`)} ${dim('(bridge)')}\n${link(`${stack.bridge_url}/asyncapi`)} ${dim('(NATS, AsyncAPI)')}`
+      : ''
     rows.push(['Docs', `${link(`${stack.functions_url}/docs`)}${bridgeDocs}`])
   }
   if (stack.bridge_url) {
