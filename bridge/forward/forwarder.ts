@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { Match, type Msg, type NatsConnection, headers as natsHeaders, type Subscription } from 'nats'
 import type { Logger } from 'pino'
-import { Webhook } from 'standardwebhooks'
 import { SERVICE_ERROR_CODE_HEADER, SERVICE_ERROR_HEADER } from '../../shared/bridge-contract'
 import { errorBody } from '../../shared/http-error'
+import { webhookHeaders } from '../../shared/webhook-signing'
 import { errorMessage } from '../error-message'
 import type { ForwardConfig, ForwardRoute } from './config'
 
@@ -57,7 +57,6 @@ export const createForwarder = ({
   logger,
   fetch = globalThis.fetch,
 }: ForwarderOptions): Forwarder => {
-  const signer = config.signingSecret ? new Webhook(config.signingSecret) : undefined
   const inFlight = new Set<Promise<void>>()
   let subscriptions: Subscription[] = []
   let attachedTo: NatsConnection | undefined
@@ -75,12 +74,13 @@ export const createForwarder = ({
       if (value) headers.set(name, value)
     }
     if (config.token) headers.set('authorization', `Bearer ${config.token}`)
-    if (signer) {
-      const id = `msg_${randomUUID()}`
-      const at = new Date()
-      headers.set('webhook-id', id)
-      headers.set('webhook-timestamp', String(Math.floor(at.getTime() / 1_000)))
-      headers.set('webhook-signature', signer.sign(id, at, Buffer.from(msg.data)))
+    if (config.signingSecret) {
+      const signed = await webhookHeaders({
+        secret: config.signingSecret,
+        id: `msg_${randomUUID()}`,
+        body: new TextDecoder().decode(msg.data),
+      })
+      for (const [name, value] of Object.entries(signed)) headers.set(name, value)
     }
     const response = await fetch(route.url, {
       method: 'POST',
