@@ -1,14 +1,12 @@
 import type { EntityType } from '../../shared/domain'
 import type { LibraryEvent } from '../../shared/events'
 import { HttpError } from '../../shared/http-error'
+import type { EntityStatus } from '../domain/entity-state'
 import type { RuleResult } from '../domain/validation-rules'
 import { runWithOutbox, type Written } from './outbox'
 import { toPage } from './page'
 import { isUniqueViolation } from './pool'
 import type { Queryable, Statement } from './sql'
-
-export const ENTITY_STATUSES = ['active', 'deprecated', 'deleted'] as const
-export type EntityStatus = (typeof ENTITY_STATUSES)[number]
 
 export interface EntityRow {
   id: string

@@ -1,18 +1,8 @@
 import type { LibraryEvent } from '../../shared/events'
+import type { SwapStatus } from '../domain/swap-state'
 import { runWithOutbox, type Written } from './outbox'
 import { toPage } from './page'
 import type { Queryable, Statement } from './sql'
-
-export const SWAP_STATUSES = [
-  'pending',
-  'validated',
-  'rejected',
-  'completed',
-  'failed',
-  'unknown',
-  'rolled_back',
-] as const
-export type SwapStatus = (typeof SWAP_STATUSES)[number]
 
 export interface SwapRow {
   id: string

@@ -1,8 +1,8 @@
 import * as v from 'valibot'
 import { EntityType, Environment, IsoTimestamp, JsonObject, SemVer, Uuid } from '../../shared/domain'
-import { ENTITY_STATUSES } from '../db/entities'
-import { SWAP_STATUSES } from '../db/swaps'
 import { DEPLOYMENT_STATUSES } from '../domain/deployment-state'
+import { ENTITY_STATUSES } from '../domain/entity-state'
+import { SWAP_STATUSES } from '../domain/swap-state'
 
 /** Response shapes, for the reference; request schemas are imported from the routes that parse them. */
 export const EntityView = v.object({

@@ -1,7 +1,8 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
 import { EntityType, JsonObject, Name, SemVer } from '../../shared/domain'
-import { ENTITY_STATUSES, getEntity, listEntities } from '../db/entities'
+import { getEntity, listEntities } from '../db/entities'
+import { ENTITY_STATUSES, SETTABLE_ENTITY_STATUSES } from '../domain/entity-state'
 import type { HonoEnv } from '../env'
 import { CursorParam, encodeCursor, LimitParam } from '../lib/request-input'
 import { idParam, jsonBody, optionalJsonBody, queryInput } from '../lib/validate'
@@ -30,7 +31,7 @@ export const UpdateEntityBody = v.pipe(
     description: v.optional(Description),
     config: v.optional(JsonObject),
     metadata: v.optional(JsonObject),
-    status: v.optional(v.picklist(['active', 'deprecated'])),
+    status: v.optional(v.picklist(SETTABLE_ENTITY_STATUSES)),
   }),
   v.check((patch) => Object.keys(patch).length > 0, 'at least one of description, config, metadata, status'),
 )

@@ -1,12 +1,7 @@
-import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { createEvent, type LibraryEvent } from '../../shared/events'
-import { errorBody, HttpError } from '../../shared/http-error'
-import type { SwapRequest, SwapResponse } from '../../shared/swap'
-import {
-  type LibrarySwapCommand,
-  type SwapOutcomeEventType,
-  swapOutcomeEventId,
-} from '../../shared/swap-execution'
+import { HttpError } from '../../shared/http-error'
+import type { SwapRequest } from '../../shared/swap'
+import type { LibrarySwapCommand } from '../../shared/swap-execution'
 import { type EntityRow, entitiesQuery } from '../db/entities'
 import type { Db, Queryable } from '../db/sql'
 import {
@@ -15,19 +10,15 @@ import {
   type IdempotencyRecord,
   idempotencyKeyQuery,
   insertSwap,
-  type SwapOutcome,
   type SwapRow,
-  type SwapStatus,
   settleSwap,
 } from '../db/swaps'
+import { ANSWERABLE_FROM, ROLLBACK_FROM } from '../domain/swap-state'
 import { judgeSwap, swapEntityIds } from '../swaps/checks'
+import { type HeldKey, heldKey, requestHash } from '../swaps/idempotency'
+import { interpret, interpretRollback, type SwapReply, settlementOf } from '../swaps/outcome'
 import type { RelayOutcome } from '../swaps/relay'
 import { type ActionContext, eventMetadata } from './context'
-
-export interface SwapReply {
-  status: ContentfulStatusCode
-  body: unknown
-}
 
 export const swapNotFound = (id: string) =>
   new HttpError(404, 'swap_not_found', `No swap with id ${id}`, { swap_id: id })
@@ -67,44 +58,9 @@ export const commandFor = (
   reply_timeout_ms: timeoutMs,
 })
 
-/** Stable over key order and id case, so a retry of the same request hashes the same. */
-const requestHash = async (request: SwapRequest): Promise<string> => {
-  const canonical = JSON.stringify([
-    request.from_entity_id.toLowerCase(),
-    request.to_entity_id.toLowerCase(),
-    request.reason,
-    request.initiated_by,
-    request.validate_only,
-  ])
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonical))
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('')
-}
-
 export type SwapStart =
   | { kind: 'started'; swap: SwapRow; events: LibraryEvent[]; ready: readonly string[] }
-  /** The key was used before and that request has finished: its reply is the answer. */
-  | { kind: 'replay'; reply: SwapReply }
-  /** The key is held by a request still in flight. */
-  | { kind: 'in_progress' }
-
-/** What a key already held means for a request that carries it. */
-const heldKey = (previous: IdempotencyRecord | null, hash: string, key: string): SwapStart => {
-  if (previous && previous.request_hash !== hash)
-    throw new HttpError(
-      422,
-      'idempotency_key_reused',
-      'This Idempotency-Key was used with a different request body',
-      {
-        idempotency_key: key,
-      },
-    )
-  if (previous?.status_code != null)
-    return {
-      kind: 'replay',
-      reply: { status: previous.status_code as ContentfulStatusCode, body: previous.response },
-    }
-  return { kind: 'in_progress' }
-}
+  | HeldKey
 
 /**
  * Reads the key's record and both entities in one call, then records the swap with `swap.initiated`
@@ -157,140 +113,6 @@ export const beginSwap = async (
   return heldKey(await getIdempotencyKey(db, claim!.actor, claim!.key), claim!.requestHash, claim!.key)
 }
 
-/** Reads the reply stored under a key, once the request holding it has finished. */
-export const storedReply = async (
-  db: Queryable,
-  actor: string,
-  key: string,
-): Promise<SwapReply | undefined> => {
-  const record = await getIdempotencyKey(db, actor, key)
-  return record?.status_code == null
-    ? undefined
-    : { status: record.status_code as ContentfulStatusCode, body: record.response }
-}
-
-const outcomeEvent = async (
-  swap: SwapRow,
-  type: SwapOutcomeEventType | 'swap.validated',
-  fields: {
-    message: string
-    status?: string
-    error_code?: string
-    valid?: boolean
-    reason?: string
-    results?: unknown
-  },
-  ctx: ActionContext,
-): Promise<LibraryEvent> => {
-  const parties = { from_entity_id: swap.from_entity_id, to_entity_id: swap.to_entity_id }
-  const common = { swap_id: swap.id, metadata: eventMetadata(ctx) }
-  switch (type) {
-    case 'swap.validated':
-      return createEvent({
-        ...common,
-        event_type: type,
-        data: {
-          ...parties,
-          valid: fields.valid ?? false,
-          message: fields.message,
-          validation_results: (fields.results as Record<string, unknown> | null | undefined) ?? null,
-        },
-      })
-    case 'swap.completed':
-      return createEvent({
-        ...common,
-        event_id: await swapOutcomeEventId(swap.id, type),
-        event_type: type,
-        data: { ...parties, status: fields.status, message: fields.message },
-      })
-    case 'swap.failed':
-      return createEvent({
-        ...common,
-        event_id: await swapOutcomeEventId(swap.id, type),
-        event_type: type,
-        data: { ...parties, status: fields.status, message: fields.message, error_code: fields.error_code },
-      })
-    case 'swap.rolled_back':
-      return createEvent({
-        ...common,
-        event_id: await swapOutcomeEventId(swap.id, type),
-        event_type: type,
-        data: { ...parties, reason: fields.reason ?? swap.reason, message: fields.message },
-      })
-  }
-}
-
-const failure = (
-  status: ContentfulStatusCode,
-  code: string,
-  message: string,
-  swap: SwapRow,
-  swapStatus: string,
-  ctx: ActionContext,
-): SwapReply => ({
-  status,
-  body: errorBody(code, message, ctx.requestId, { swap_id: swap.id, status: swapStatus }),
-})
-
-/** What a relay outcome means for the swap: its next state, the event to emit and the HTTP reply. */
-const interpret = async (
-  swap: SwapRow,
-  outcome: RelayOutcome,
-  ctx: ActionContext,
-): Promise<{ state: SwapOutcome; event?: LibraryEvent; reply: SwapReply }> => {
-  const failed = async (code: string, message: string, status: ContentfulStatusCode) => ({
-    state: { status: 'failed' as const, message, error_code: code },
-    event: await outcomeEvent(swap, 'swap.failed', { message, status: 'failed', error_code: code }, ctx),
-    reply: failure(status, code, message, swap, 'failed', ctx),
-  })
-  switch (outcome.kind) {
-    case 'reply': {
-      const r: SwapResponse = outcome.response
-      const common = {
-        message: r.message,
-        error_code: r.success ? null : 'executor_rejected',
-        validation_results: r.validation_results ?? null,
-        executor_response: r,
-      }
-      const reply: SwapReply = { status: 200, body: r }
-      if (swap.validate_only)
-        return {
-          state: { ...common, status: r.success ? 'validated' : 'rejected' },
-          event: await outcomeEvent(
-            swap,
-            'swap.validated',
-            { valid: r.success, message: r.message, results: r.validation_results },
-            ctx,
-          ),
-          reply,
-        }
-      return {
-        state: { ...common, status: r.success ? 'completed' : 'failed' },
-        event: await outcomeEvent(
-          swap,
-          r.success ? 'swap.completed' : 'swap.failed',
-          { message: r.message, status: r.status, error_code: r.success ? undefined : 'executor_rejected' },
-          ctx,
-        ),
-        reply,
-      }
-    }
-    case 'no_responders':
-      return failed('no_responders', 'No swap executor is listening on library.swap.command', 503)
-    case 'invalid_reply':
-      return failed('invalid_executor_reply', outcome.message, 502)
-    case 'unavailable':
-      return failed('bridge_unavailable', outcome.message, 503)
-    case 'timeout': {
-      const message = 'The swap executor did not answer in time; the swap may still complete'
-      return {
-        state: { status: 'unknown', message, error_code: 'timeout' },
-        reply: failure(504, 'timeout', message, swap, 'unknown', ctx),
-      }
-    }
-  }
-}
-
 /**
  * Turns the executor's answer into the swap's state and event, and stores the reply under the
  * Idempotency-Key, in one statement. A swap that was settled meanwhile (its late outcome event
@@ -307,31 +129,24 @@ export const finishSwap = async (
 ): Promise<{ reply: SwapReply; events: LibraryEvent[]; ready: readonly string[] }> => {
   const { state, event, reply } = await interpret(swap, outcome, ctx)
   const events = event ? [event] : []
-  const written = await settleSwap(
-    db,
-    // unknown: the Cron Trigger took this request for dead; its answer still counts
-    { id: swap.id, from: ['pending', 'unknown'] },
-    state,
-    events,
-    {
-      answer:
-        idempotencyKey === undefined
-          ? undefined
-          : { actor: ctx.actor, key: idempotencyKey, statusCode: reply.status, response: reply.body },
-      publishedAhead,
-    },
-  )
+  const written = await settleSwap(db, { id: swap.id, from: ANSWERABLE_FROM }, state, events, {
+    answer:
+      idempotencyKey === undefined
+        ? undefined
+        : { actor: ctx.actor, key: idempotencyKey, statusCode: reply.status, response: reply.body },
+    publishedAhead,
+  })
   return written.rows.length > 0 ? { reply, events, ready: written.ready } : { reply, events: [], ready: [] }
 }
 
 export const checkRollback = async (db: Queryable, id: string): Promise<SwapRow> => {
   const swap = await getSwap(db, id)
   if (!swap) throw swapNotFound(id)
-  if (swap.status !== 'completed')
+  if (!ROLLBACK_FROM.includes(swap.status))
     throw new HttpError(409, 'invalid_transition', `Cannot roll back a swap that is ${swap.status}`, {
       swap_id: id,
       current_status: swap.status,
-      allowed_from: ['completed'],
+      allowed_from: ROLLBACK_FROM,
     })
   return swap
 }
@@ -344,42 +159,12 @@ export const finishRollback = async (
   reason: string,
   ctx: ActionContext,
 ): Promise<{ reply: SwapReply; events: LibraryEvent[]; ready: readonly string[] }> => {
-  const unchanged = (status: ContentfulStatusCode, code: string, message: string) => ({
-    reply: failure(status, code, message, swap, swap.status, ctx),
-    events: [],
-    ready: [],
-  })
-  switch (outcome.kind) {
-    case 'no_responders':
-      return unchanged(503, 'no_responders', 'No swap executor is listening on library.swap.command')
-    case 'timeout':
-      return unchanged(504, 'timeout', 'The swap executor did not confirm the rollback in time')
-    case 'invalid_reply':
-      return unchanged(502, 'invalid_executor_reply', outcome.message)
-    case 'unavailable':
-      return unchanged(503, 'bridge_unavailable', outcome.message)
-    case 'reply':
-      break
-  }
-  const response = outcome.response
-  if (!response.success) return unchanged(502, 'rollback_rejected', response.message)
-  const event = await outcomeEvent(swap, 'swap.rolled_back', { message: response.message, reason }, ctx)
-  const written = await settleSwap(
-    db,
-    { id: swap.id, from: ['completed'] },
-    { status: 'rolled_back', message: response.message, error_code: null, executor_response: response },
-    [event],
-  )
-  const reply = { status: 200 as ContentfulStatusCode, body: response }
+  const { state, event, reply } = await interpretRollback(swap, outcome, reason, ctx)
+  if (!state || !event) return { reply, events: [], ready: [] }
+  const written = await settleSwap(db, { id: swap.id, from: ROLLBACK_FROM }, state, [event])
   return written.rows.length > 0
     ? { reply, events: [event], ready: written.ready }
     : { reply, events: [], ready: [] }
-}
-
-const SETTLES: Record<SwapOutcomeEventType, { from: readonly SwapStatus[]; to: SwapOutcome['status'] }> = {
-  'swap.completed': { from: ['pending', 'unknown'], to: 'completed' },
-  'swap.failed': { from: ['pending', 'unknown'], to: 'failed' },
-  'swap.rolled_back': { from: ['completed'], to: 'rolled_back' },
 }
 
 export interface Reconciliation {
@@ -398,29 +183,13 @@ export const reconcileSwapEvent = async (
   db: Queryable,
   event: LibraryEvent,
 ): Promise<(Reconciliation & { ready?: readonly string[] }) | undefined> => {
-  if (
-    event.event_type !== 'swap.completed' &&
-    event.event_type !== 'swap.failed' &&
-    event.event_type !== 'swap.rolled_back'
-  )
-    return undefined
-  const rule = SETTLES[event.event_type]
-  const swapId = event.swap_id.toLowerCase()
-  const data = event.data as { message?: unknown; error_code?: unknown }
-  const message = typeof data.message === 'string' ? data.message : `settled by ${event.event_type}`
+  const settlement = settlementOf(event)
+  if (!settlement) return undefined
+  const { swapId } = settlement
   const written = await settleSwap(
     db,
-    { id: swapId, from: rule.from },
-    {
-      status: rule.to,
-      message,
-      error_code:
-        event.event_type === 'swap.failed'
-          ? typeof data.error_code === 'string'
-            ? data.error_code
-            : 'executor_failed'
-          : null,
-    },
+    { id: swapId, from: settlement.from },
+    settlement.state,
     [event],
     // already recorded under this event_id: the state change is all that was missing
     { ignoreRecorded: true },
