@@ -12,47 +12,18 @@ import { healthRoutes } from './routes/health'
 import { requestRoutes } from './routes/request'
 import { subscribeRoutes } from './routes/subscribe'
 import { subscriptionRoutes } from './routes/subscriptions'
-import { createSseMetrics } from './sse/metrics'
-import { SseHub } from './sse/sse-hub'
-import { createWebhookMetrics } from './subscriptions/metrics'
-import { WebhookService } from './subscriptions/service'
+import type { SseHub } from './sse/sse-hub'
+import type { WebhookService } from './subscriptions/service'
 import type { BridgeEnv } from './types'
 
-/** Long-lived parts the entry creates itself so its shutdown can stop them in order. */
+/** Long-lived parts `createBridge` owns and stops; the routes use them. */
 export interface AppServices {
-  sseHub?: SseHub
-  webhooks?: WebhookService
+  sseHub: SseHub
+  webhooks: WebhookService
 }
 
-/** Calls `stop` once `isShuttingDown` turns true. */
-const stopOnShutdown = (isShuttingDown: () => boolean, stop: () => void) => {
-  const watch = setInterval(() => {
-    if (!isShuttingDown()) return
-    clearInterval(watch)
-    stop()
-  }, 200)
-  watch.unref()
-}
-
-export const createApp = (deps: BridgeDeps, services: AppServices = {}) => {
-  const sseHub =
-    services.sseHub ?? new SseHub(deps.config.sse, createSseMetrics(deps.metrics.registry), deps.logger)
-  const webhooks =
-    services.webhooks ??
-    new WebhookService({
-      config: deps.config,
-      nats: deps.nats,
-      metrics: createWebhookMetrics(deps.metrics.registry),
-      logger: deps.logger,
-    })
-  // What the entry did not hand over is created here, and stopped here once shutdown starts.
-  if (deps.isShuttingDown && !(services.sseHub && services.webhooks)) {
-    stopOnShutdown(deps.isShuttingDown, () => {
-      if (!services.sseHub) sseHub.closeAll()
-      if (!services.webhooks) void webhooks.stop()
-    })
-  }
-
+/** The HTTP app alone, for `createBridge` to serve (and tests to call without a socket). */
+export const createApp = (deps: BridgeDeps, { sseHub, webhooks }: AppServices) => {
   const app = new Hono<BridgeEnv>()
   app.use(requestId({ limitLength: 128 }))
   app.use(observe({ logger: deps.logger, metrics: deps.metrics }))

@@ -1,12 +1,9 @@
 import SwaggerParser from '@apidevtools/swagger-parser'
 import * as v from 'valibot'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createApp } from '../../bridge/app'
+import { createBridge } from '../../bridge/bridge'
 import { loadConfig } from '../../bridge/config'
-import { createLogger } from '../../bridge/logger'
 import { createMetrics } from '../../bridge/metrics'
-import { NatsConnectionHolder } from '../../bridge/nats/connection'
-import { StreamKeeper } from '../../bridge/nats/stream'
 import { bridgeDocument } from '../../bridge/openapi/document'
 import { BRIDGE_OPERATIONS } from '../../bridge/openapi/operations'
 import { PublishAccepted, PublishBody } from '../../shared/bridge-contract'
@@ -14,18 +11,14 @@ import { type InProcessBridge, startInProcessBridge } from '../support/in-proces
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
 import { documentedRoutes, exampleProblems, registeredRoutes } from './coverage'
 
-/** The app as main.ts builds it, not connected: enough to list its routes and serve the reference. */
+/** The app as main.ts builds it, never started: enough to list its routes and serve the reference. */
 const offlineApp = () => {
   const config = loadConfig({
     NATS_URL: 'nats://127.0.0.1:1',
     LOG_LEVEL: 'silent',
     BRIDGE_TOKENS: JSON.stringify({ t: { token: 'openapi-test-token-0123456789', subscribe: ['>'] } }),
   })
-  const logger = createLogger(config.logLevel)
-  const metrics = createMetrics({ defaultMetrics: false })
-  const nats = new NatsConnectionHolder({ config: config.nats, logger, metrics })
-  const stream = new StreamKeeper(nats, config.stream, logger, metrics)
-  return createApp({ config, nats, stream, logger, metrics })
+  return createBridge(config, { metrics: createMetrics({ defaultMetrics: false }) }).app
 }
 
 describe('bridge OpenAPI document', () => {

@@ -1,12 +1,8 @@
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { serve } from '@hono/node-server'
-import { type BridgeApp, createApp } from '../../bridge/app'
+import type { BridgeApp } from '../../bridge/app'
+import { createBridge } from '../../bridge/bridge'
 import { loadConfig } from '../../bridge/config'
-import { createLogger } from '../../bridge/logger'
 import { createMetrics } from '../../bridge/metrics'
-import { NatsConnectionHolder } from '../../bridge/nats/connection'
-import { StreamKeeper } from '../../bridge/nats/stream'
+import type { NatsConnectionHolder } from '../../bridge/nats/connection'
 
 export interface InProcessBridge {
   /** For `app.request()` without a socket; `url` serves the same app over HTTP (streaming routes). */
@@ -21,7 +17,7 @@ export interface InProcessBridge {
 export const TEST_TOKEN = 'sse-test-token-0123456789'
 export const NARROW_TOKEN = 'sse-narrow-token-0123456789'
 
-/** The real bridge app on a real HTTP server, in this process, so a test can watch its metrics. */
+/** The real bridge (`createBridge`, started and stopped as main.ts does) in this process, so a test can watch its metrics. */
 export const startInProcessBridge = async (
   natsUrl: string,
   env: Record<string, string> = {},
@@ -36,34 +32,22 @@ export const startInProcessBridge = async (
     }),
     ...env,
   }
-  const config = loadConfig(fullEnv)
-  const logger = createLogger(config.logLevel)
   const metrics = createMetrics({ defaultMetrics: false })
-  const nats = new NatsConnectionHolder({ config: config.nats, logger, metrics })
-  const stream = new StreamKeeper(nats, config.stream, logger, metrics)
-  let shuttingDown = false
-  const app = createApp({ config, nats, stream, logger, metrics, isShuttingDown: () => shuttingDown })
-  await nats.start()
+  const bridge = createBridge(loadConfig({ BRIDGE_PORT: '0', ...fullEnv }), { metrics })
+  const { nats, stream } = bridge.deps
+  const { port } = await bridge.start()
   for (let i = 0; i < 400 && !stream.ready; i++) await new Promise((r) => setTimeout(r, 50))
-  if (!stream.ready) throw new Error('stream not ready')
-  const server = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () =>
-      resolve(s as Server),
-    ) as Server
-  })
-  const { port } = server.address() as AddressInfo
+  if (!stream.ready) {
+    await bridge.stop()
+    throw new Error('stream not ready')
+  }
   return {
-    app,
+    app: bridge.app,
     url: `http://127.0.0.1:${port}`,
     token: TEST_TOKEN,
     nats,
     metrics: () => metrics.registry.metrics(),
-    async stop() {
-      shuttingDown = true
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-      await nats.close()
-    },
+    stop: () => bridge.stop(),
   }
 }
 
