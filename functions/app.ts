@@ -1,8 +1,9 @@
-import { Hono, type MiddlewareHandler } from 'hono'
+import { type Context, Hono, type MiddlewareHandler } from 'hono'
+import { requestId } from 'hono/request-id'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { errorBody, HttpError } from '../shared/http-error'
-import { databaseUnavailable } from './db/unavailable'
 import type { HonoEnv } from './env'
+import { toHttpError } from './lib/http-errors'
 import { log } from './log'
 import { requireApiKey } from './middleware/api-key'
 import { requireConfig } from './middleware/config'
@@ -19,20 +20,22 @@ export type { Bindings, HonoEnv, Variables } from './env'
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/
 
-const requestId: MiddlewareHandler<HonoEnv> = async function requestId(c, next) {
+/** A caller's X-Request-Id is kept when it matches REQUEST_ID; otherwise the request gets a UUID. */
+const givenOrNewRequestId = (c: Context) => {
   const given = c.req.header('x-request-id')
-  const id = given && REQUEST_ID.test(given) ? given : crypto.randomUUID()
-  c.set('requestId', id)
-  c.header('x-request-id', id)
-  await next()
+  return given && REQUEST_ID.test(given) ? given : crypto.randomUUID()
 }
+
+// limitLength 0: hono/request-id's own check (which lets `=` through) never keeps the header, the
+// generator decides; the middleware sets c.var.requestId and the X-Request-Id response header
+const requestIdentity = requestId({ limitLength: 0, generator: givenOrNewRequestId })
 
 // Hono hands only Error instances to onError; anything else thrown would escape as an uncaught exception
 const normalizeThrown: MiddlewareHandler<HonoEnv> = async function normalizeThrown(_c, next) {
   try {
     await next()
   } catch (err) {
-    throw databaseUnavailable(err) ?? (err instanceof Error ? err : new Error(String(err)))
+    throw toHttpError(err)
   }
 }
 
@@ -76,7 +79,7 @@ export const createApp = () => {
     .route('/swaps', swapRoutes)
 
   const app = new Hono<HonoEnv>()
-    .use(requestId, normalizeThrown)
+    .use(requestIdentity, normalizeThrown)
     .route('/health', healthRoutes)
     .route('/', functionsOpenApiRoutes)
     .route('/api/v1', api)
@@ -107,7 +110,7 @@ export const createApp = () => {
 
   app.onError((thrown, c) => {
     const requestId = c.get('requestId') ?? crypto.randomUUID()
-    const err = databaseUnavailable(thrown) ?? thrown
+    const err = toHttpError(thrown)
     if (err instanceof HttpError) {
       if (err.status >= 500) log.error(err.message, { code: err.code, request_id: requestId })
       return c.json(

@@ -1,7 +1,7 @@
 import type { Environment } from '../../shared/domain'
 import type { LibraryEvent } from '../../shared/events'
-import { HttpError } from '../../shared/http-error'
 import type { DeploymentStatus } from '../domain/deployment-state'
+import { DomainFailure } from '../domain/failure'
 import type { Expected } from './entities'
 import { runWithOutbox, type Written } from './outbox'
 import { toPage } from './page'
@@ -57,8 +57,7 @@ export const insertDeployment = async (
     })
   } catch (err) {
     if (isUniqueViolation(err, 'deployments_one_in_progress_key')) {
-      throw new HttpError(
-        409,
+      throw new DomainFailure(
         'deployment_in_progress',
         `A deployment of this entity to ${d.environment} is already in progress`,
         { entity_id: d.entity_id, environment: d.environment },

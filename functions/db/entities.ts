@@ -1,7 +1,7 @@
 import type { EntityType } from '../../shared/domain'
 import type { LibraryEvent } from '../../shared/events'
-import { HttpError } from '../../shared/http-error'
 import type { EntityStatus } from '../domain/entity-state'
+import { DomainFailure } from '../domain/failure'
 import type { RuleResult } from '../domain/validation-rules'
 import { runWithOutbox, type Written } from './outbox'
 import { toPage } from './page'
@@ -39,7 +39,7 @@ export type NewEntity = Pick<
 >
 
 export const entityExists = (name: string, version: string) =>
-  new HttpError(409, 'entity_exists', `An entity named '${name}' with version ${version} already exists`, {
+  new DomainFailure('entity_exists', `An entity named '${name}' with version ${version} already exists`, {
     name,
     version,
   })

@@ -1,5 +1,3 @@
-import { HttpError } from '../../shared/http-error'
-
 // SQLSTATE class 08 (connection exception), server shutting down or not accepting connections yet,
 // too many connections
 const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300)$/
@@ -12,20 +10,13 @@ const CONNECTION_FAILURE =
  * Over HTTP, a fetch that fails or times out is a NeonDbError "Error connecting to database: …",
  * and an endpoint that cannot reach Postgres answers 502/503/504 ("Server error (HTTP status …)").
  */
-export const databaseUnavailable = (err: unknown): HttpError | undefined => {
-  if (err instanceof HttpError || typeof err !== 'object' || err === null) return undefined
+export const isDatabaseUnavailable = (err: unknown): boolean => {
+  if (typeof err !== 'object' || err === null) return false
   const { code, message, type } = err as { code?: unknown; message?: unknown; type?: unknown }
   const isErrorEvent = !(err instanceof Error) && type === 'error'
   const matches =
     isErrorEvent ||
     (typeof code === 'string' && UNAVAILABLE_SQLSTATE.test(code)) ||
     (typeof message === 'string' && CONNECTION_FAILURE.test(message))
-  if (!matches) return undefined
-  return new HttpError(
-    503,
-    'database_unavailable',
-    'The database is unavailable; nothing was written, retry later',
-    undefined,
-    { 'Retry-After': '5' },
-  )
+  return matches
 }

@@ -1,7 +1,7 @@
-import { HttpError } from '../../shared/http-error'
 import type { SwapRequest } from '../../shared/swap'
 import { type EntityRow, getEntities } from '../db/entities'
 import type { Queryable } from '../db/sql'
+import { DomainFailure } from '../domain/failure'
 
 export interface SwapCheck {
   rule: string
@@ -12,8 +12,8 @@ export interface SwapCheck {
 export interface SwapEvaluation {
   valid: boolean
   checks: SwapCheck[]
-  /** The first failed check as the HTTP error `POST /swaps` answers with. */
-  failure?: HttpError
+  /** The first failed check, the error `POST /swaps` answers with. */
+  failure?: DomainFailure
 }
 
 const check = (rule: string, passed: boolean, message: string): SwapCheck => ({ rule, passed, message })
@@ -55,21 +55,21 @@ export const judgeSwap = (request: SwapParties, entities: readonly EntityRow[]):
     ...presence('from', fromId, from),
     ...presence('to', toId, target),
   ]
-  const failure = (error: HttpError): SwapEvaluation => ({ valid: false, checks, failure: error })
+  const failure = (error: DomainFailure): SwapEvaluation => ({ valid: false, checks, failure: error })
   if (!distinct)
     return failure(
-      new HttpError(422, 'same_entity', 'An entity cannot be swapped for itself', { entity_id: fromId }),
+      new DomainFailure('same_entity', 'An entity cannot be swapped for itself', { entity_id: fromId }),
     )
   if (!from)
     return failure(
-      new HttpError(404, 'entity_not_found', `No entity with id ${fromId}`, { entity_id: fromId }),
+      new DomainFailure('entity_not_found', `No entity with id ${fromId}`, { entity_id: fromId }),
     )
   if (!target)
-    return failure(new HttpError(404, 'entity_not_found', `No entity with id ${toId}`, { entity_id: toId }))
+    return failure(new DomainFailure('entity_not_found', `No entity with id ${toId}`, { entity_id: toId }))
   for (const entity of [from, target]) {
     if (entity.status === 'deleted')
       return failure(
-        new HttpError(409, 'entity_deleted', `Entity ${entity.id} is deleted`, {
+        new DomainFailure('entity_deleted', `Entity ${entity.id} is deleted`, {
           entity_id: entity.id,
           status: 'deleted',
         }),
@@ -85,7 +85,7 @@ export const judgeSwap = (request: SwapParties, entities: readonly EntityRow[]):
   )
   if (!sameType)
     return failure(
-      new HttpError(422, 'type_mismatch', `Cannot swap a ${from.type} for a ${target.type}`, {
+      new DomainFailure('type_mismatch', `Cannot swap a ${from.type} for a ${target.type}`, {
         from_type: from.type,
         to_type: target.type,
       }),
@@ -100,7 +100,7 @@ export const judgeSwap = (request: SwapParties, entities: readonly EntityRow[]):
   )
   if (!validated)
     return failure(
-      new HttpError(409, 'target_not_validated', `Entity ${target.id} has not passed validation`, {
+      new DomainFailure('target_not_validated', `Entity ${target.id} has not passed validation`, {
         entity_id: target.id,
         validation_status: target.validation_status,
       }),

@@ -67,3 +67,38 @@ describe('validation messages', () => {
     expect(messages.some((m) => m.startsWith('type must be "strategy" | "model"'))).toBe(true)
   })
 })
+
+describe('X-Request-Id', () => {
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+  it.each(['req-1', 'trace.span:42', 'a'.repeat(128)])(
+    'keeps a given id of letters, digits, _ . : - (%s)',
+    async (id) => {
+      const res = await call('/api/v1/nothing-here', { headers: { 'x-request-id': id } })
+      expect(res.headers.get('x-request-id')).toBe(id)
+      expect(res.body.error.request_id).toBe(id)
+    },
+  )
+
+  it.each(['abc=', 'a b', 'a'.repeat(129), ''])('replaces any other id with a UUID (%j)', async (id) => {
+    const res = await call('/api/v1/nothing-here', { headers: { 'x-request-id': id } })
+    const given = res.headers.get('x-request-id')
+    expect(given).toMatch(UUID)
+    expect(res.body.error.request_id).toBe(given)
+  })
+
+  it('names the request in an error raised by a domain rule', async () => {
+    const res = await call('/api/v1/swaps', {
+      json: {
+        from_entity_id: crypto.randomUUID(),
+        to_entity_id: crypto.randomUUID(),
+        reason: 'r',
+        initiated_by: 'ops',
+      },
+      headers: { 'x-request-id': 'swap-req-7' },
+    })
+    expect(res.status).toBe(404)
+    expect(res.headers.get('x-request-id')).toBe('swap-req-7')
+    expect(res.body.error).toMatchObject({ code: 'entity_not_found', request_id: 'swap-req-7' })
+  })
+})
