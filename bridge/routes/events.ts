@@ -1,12 +1,12 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
 import { LibraryEvent } from '../../shared/events'
+import { readJson } from '../../shared/http/read-body'
 import { type FieldIssue, HttpError, issuesToDetails } from '../../shared/http-error'
 import { findTooDeep } from '../../shared/json-depth'
 import { subjectFor } from '../../shared/subjects'
 import { authorize } from '../auth/require-token'
 import { type BridgeDeps, maxBodyBytes, retryAfterSeconds } from '../deps'
-import { readJson } from '../http/read-body'
 import { type EncodedEvent, encodeEvent, publishEvents, validTraceparent } from '../nats/publisher'
 import type { BridgeEnv } from '../types'
 
@@ -46,7 +46,10 @@ export const eventRoutes = (deps: BridgeDeps) => {
   const { config, nats, metrics } = deps
   return new Hono<BridgeEnv>().post('/', async (c) => {
     const limit = maxBodyBytes(deps)
-    const { items, batch } = itemsOf(await readJson(c, limit), config.maxBatch)
+    const { items, batch } = itemsOf(
+      await readJson(c.req.raw, limit, { trustContentLength: true }),
+      config.maxBatch,
+    )
 
     // Before the schema and JSON.stringify: both would recurse through a deeply nested value.
     const tooDeep = items.flatMap((item, index) => {

@@ -8,13 +8,13 @@ import {
   headers as natsHeaders,
 } from 'nats'
 import { RELAY_TIMEOUT_HEADER, RELAY_TIMEOUT_QUERY } from '../../shared/bridge-contract'
+import { readBodyBytes } from '../../shared/http/read-body'
 import { HttpError } from '../../shared/http-error'
 import { findTooDeep } from '../../shared/json-depth'
 import { validateSubject } from '../../shared/subject-validation'
 import { authorizeRequest } from '../auth/require-token'
 import { type BridgeDeps, maxBodyBytes, retryAfterSeconds } from '../deps'
 import { errorMessage } from '../error-message'
-import { readBody } from '../http/read-body'
 import { writeGate } from '../nats/next-write'
 import type { BridgeEnv } from '../types'
 
@@ -130,7 +130,7 @@ export const requestRoutes = (deps: BridgeDeps) => {
       config.requestTimeoutMs,
       config.requestTimeoutMaxMs,
     )
-    const body = await readBody(c, maxBodyBytes(deps))
+    const body = await readBodyBytes(c.req.raw, maxBodyBytes(deps), { trustContentLength: true })
     refuseTooDeep(body, config.maxJsonDepth)
 
     const started = performance.now()
