@@ -46,6 +46,7 @@ export type ErrorCode =
   | 'reply_too_large'
   | 'reserved_subject'
   | 'same_entity'
+  | 'stream_full'
   | 'stream_subject'
   | 'stream_unavailable'
   | 'subscription_limit_principal'

@@ -32,13 +32,28 @@ export const encodeEvent = (event: LibraryEvent, subject: string): EncodedEvent 
   data: encoder.encode(JSON.stringify(event)),
 })
 
+/**
+ * The stream or the server has no room: the stream's limits with `discard: new` (maximum bytes,
+ * messages, messages per subject) or JetStream out of storage. Nothing is wrong with the event.
+ */
+const STORE_FULL_CODES = new Set([10_023, 10_047])
+const storeFull = (apiError: { err_code?: number; description: string }) =>
+  STORE_FULL_CODES.has(apiError.err_code ?? 0) ||
+  /maximum (bytes|messages|messages per subject) exceeded|insufficient (storage )?resources/i.test(
+    apiError.description,
+  )
+
 const failure = (err: unknown, deadlineMs: number): PublishFailure['error'] => {
   if (err instanceof NatsError) {
     if (err.code === ErrorCode.Timeout)
       return { code: 'nats_unavailable', message: `no PubAck within ${deadlineMs} ms` }
     // A stream refusing the message (limits, …) answers with a 503 API error; `nats` reports that
     // under the same code as no responders.
-    if (err.api_error) return { code: 'publish_failed', message: err.api_error.description }
+    if (err.api_error) {
+      if (storeFull(err.api_error))
+        return { code: 'stream_full', message: `the stream refused the event: ${err.api_error.description}` }
+      return { code: 'publish_failed', message: err.api_error.description }
+    }
     if (err.code === ErrorCode.NoResponders)
       return { code: 'stream_unavailable', message: `no JetStream stream answered (${STREAM_NAME})` }
     if (err.code === ErrorCode.MaxPayloadExceeded)

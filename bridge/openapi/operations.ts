@@ -107,7 +107,7 @@ const v1: OperationSpec[] = [
       503: {
         ...unavailable,
         description:
-          'NATS is not connected, or some events were not acknowledged: details.results holds an ack or a failure per event (retry with the same event_id)',
+          'nats_unavailable: NATS is not connected, or some events were not acknowledged; stream_full: the stream (its STREAM_MAX_BYTES with discard new, or JetStream storage) refused some events. details.results holds an ack or a failure per event (retry with the same event_id)',
       },
     },
   },

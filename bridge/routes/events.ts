@@ -106,6 +106,15 @@ export const eventRoutes = (deps: BridgeDeps) => {
     if (failed > 0) {
       if (results.some((r) => !r.ok && r.error.code === 'stream_unavailable')) deps.stream.recheck()
       c.get('logger').warn({ failed, total: results.length }, 'events not acknowledged by JetStream')
+      if (results.some((r) => !r.ok && r.error.code === 'stream_full')) {
+        throw new HttpError(
+          503,
+          'stream_full',
+          `${failed} of ${results.length} events were refused: the stream is full; retry them with the same event_id once it has room`,
+          { results: body },
+          { 'Retry-After': retryAfterSeconds(deps) },
+        )
+      }
       throw new HttpError(
         503,
         'nats_unavailable',

@@ -1,4 +1,7 @@
+import { connect, DiscardPolicy } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { STREAM_NAME } from '../../shared/subjects'
+import { entityRegistered } from '../bridge/helpers'
 import { report, SOAK, scaled, tally } from './report'
 import {
   api,
@@ -6,6 +9,7 @@ import {
   fireCron,
   newEntity,
   pendingOutbox,
+  SECRETS,
   startFunctionsStack,
 } from './support/functions-stack'
 import { sleep, waitFor } from './support/load'
@@ -16,6 +20,7 @@ const BRIDGE_TIMEOUT_MS = 4_000
 const BLACKHOLE_MS = scaled(6_000, 60_000)
 const PG_OUTAGE_MS = scaled(3_000, 15_000)
 const PG_LOAD_MS = scaled(9_000, 60_000)
+const STORE_FULL_ENTITIES = scaled(120, 1_000)
 
 let stack: FunctionsStack
 
@@ -272,6 +277,93 @@ describe('Postgres killed (-9) in the middle of transactions under load', () => 
       expect(acked.filter((id) => !committed.has(id))).toEqual([])
       expect(figures.missing).toEqual([])
       expect(figures.duplicated).toBe(0)
+    },
+    SOAK ? 600_000 : 120_000,
+  )
+})
+
+describe('JetStream store full: STREAM_MAX_BYTES reached with discard: new', () => {
+  it(
+    'the bridge refuses with stream_full, the outbox holds, nothing acked is lost, everything flows once there is room',
+    async () => {
+      const prefix = 'store-full'
+      const nc = await connect({ servers: stack.nats.url, name: 'store-full-admin' })
+      try {
+        const jsm = await nc.jetstreamManager()
+        const info = await jsm.streams.info(STREAM_NAME)
+        const original = info.config
+        // room for a few dozen more events, then refusals
+        await jsm.streams.update(STREAM_NAME, {
+          ...original,
+          max_bytes: info.state.bytes + 32 * 1024,
+          discard: DiscardPolicy.New,
+        })
+        const creates: Timed[] = []
+        let next = 0
+        await loop(
+          4,
+          () => next >= STORE_FULL_ENTITIES,
+          async () => {
+            next++
+            creates.push(await timed(() => api(stack, 'POST', '/api/v1/entities', newEntity(prefix))))
+          },
+        )
+        const direct = await fetch(`${stack.bridge.url}/v1/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${SECRETS.adminToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify(entityRegistered()),
+        })
+        const directBody = (await direct.json()) as { error?: { code?: string } }
+        const held = await pendingOutbox(stack.sql, prefix)
+        const errors = await stack.sql<{ last_error: string | null }[]>`
+        select last_error from outbox
+         where delivered_at is null and payload->>'entity_name' like ${`${prefix}-%`}`
+        const fullInfo = await jsm.streams.info(STREAM_NAME)
+
+        const freedAt = Date.now()
+        await jsm.streams.update(STREAM_NAME, original)
+        const drainMs = await drain(prefix)
+        const recoveryMs = Date.now() - freedAt
+
+        const acked = creates.filter((c) => c.status === 201).map((c) => c.id!)
+        const ackedSet = new Set(acked)
+        const registered = (await streamEvents(stack.nats.url)).filter(
+          (m) => m.event.event_type === 'entity.registered' && ackedSet.has(m.event.entity_id ?? ''),
+        )
+        const figures = tally(
+          acked,
+          registered.map((m) => m.event.entity_id ?? ''),
+        )
+        report({
+          scenario: '14 jetstream store full (max_bytes, discard new)',
+          sent: creates.length,
+          acked: acked.length,
+          received: figures.received,
+          lost: figures.lost,
+          duplicated: figures.duplicated,
+          recovery_ms: recoveryMs,
+          notes: {
+            held_in_outbox: held,
+            refused_code: `${direct.status}:${directBody.error?.code}`,
+            stream_bytes_when_full: fullInfo.state.bytes,
+            drain_ms: drainMs,
+          },
+        })
+        // the API kept answering; the stream refused, with its own code, and said when to retry
+        expect(creates.filter((c) => c.status !== 201)).toEqual([])
+        expect({ status: direct.status, code: directBody.error?.code }).toEqual({
+          status: 503,
+          code: 'stream_full',
+        })
+        expect(direct.headers.get('retry-after')).toMatch(/^\d+$/)
+        expect(held).toBeGreaterThan(0)
+        expect(errors.some((e) => e.last_error?.includes('stream_full'))).toBe(true)
+        // once there is room, everything acked arrives, once
+        expect(figures.missing).toEqual([])
+        expect(figures.duplicated).toBe(0)
+      } finally {
+        await nc.close()
+      }
     },
     SOAK ? 600_000 : 120_000,
   )
