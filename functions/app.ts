@@ -78,14 +78,19 @@ export const createApp = () => {
     .route('/deployments', deploymentRoutes)
     .route('/swaps', swapRoutes)
 
+  let registered: Hono['routes'] = []
   const app = new Hono<HonoEnv>()
     .use(requestIdentity, normalizeThrown)
     .route('/health', healthRoutes)
-    .route('/', functionsOpenApiRoutes)
+    .route(
+      '/',
+      functionsOpenApiRoutes(() => registered),
+    )
     .route('/api/v1', api)
     .route('/webhooks', webhookRoutes)
     .route('/internal', internalSwapRoutes)
 
+  registered = app.routes
   const allowed = allowedMethods(app.routes)
   app.notFound((c) => {
     const path = c.req.path.length > 200 ? `${c.req.path.slice(0, 200)}…` : c.req.path

@@ -56,24 +56,41 @@ const bufferJson = async (c: Context<HonoEnv>, optional: boolean) => {
   cacheText(c, text)
 }
 
-const withBufferedBody = <H extends MiddlewareHandler<HonoEnv>>(validate: H, optional: boolean): H =>
-  (async (c, next) => {
-    await bufferJson(c, optional)
-    return validate(c, next)
-  }) as H
+/** What a validator declares about its route, read by the OpenAPI document (openapi/route-inputs.ts). */
+export const ROUTE_INPUT = Symbol('route input')
+
+export type RouteInput =
+  | { target: 'json'; schema: v.GenericSchema; required: boolean }
+  | { target: 'query'; schema: v.GenericSchema & { entries: v.ObjectEntries } }
+
+const declaring = <H extends MiddlewareHandler<HonoEnv>>(handler: H, input: RouteInput): H =>
+  Object.assign(handler, { [ROUTE_INPUT]: input })
+
+const withBufferedBody = <H extends MiddlewareHandler<HonoEnv>>(
+  validate: H,
+  schema: v.GenericSchema,
+  optional: boolean,
+): H =>
+  declaring(
+    (async (c, next) => {
+      await bufferJson(c, optional)
+      return validate(c, next)
+    }) as H,
+    { target: 'json', schema, required: !optional },
+  )
 
 /** A JSON object body validated by `schema`; `c.req.valid('json')` is its output. */
 export const jsonBody = <S extends v.GenericSchema>(schema: S) =>
-  withBufferedBody(sValidator('json', schema, refuseInvalid), false)
+  withBufferedBody(sValidator('json', schema, refuseInvalid), schema, false)
 
 /** Like `jsonBody`, for actions whose body may be left out (read as `{}`). */
 export const optionalJsonBody = <S extends v.GenericSchema<object>>(schema: S) =>
-  withBufferedBody(sValidator('json', v.optional(schema, {}), refuseInvalid), true)
+  withBufferedBody(sValidator('json', v.optional(schema, {}), refuseInvalid), schema, true)
 
 /** The query string against a strict object schema of strings; a repeated parameter is a 400. */
-export const queryInput = <S extends v.GenericSchema>(schema: S) => {
+export const queryInput = <S extends v.GenericSchema & { entries: v.ObjectEntries }>(schema: S) => {
   const validate = sValidator('query', schema, refuseInvalid)
-  return (async (c, next) => {
+  const checked = (async (c, next) => {
     for (const [key, values] of Object.entries(c.req.queries())) {
       if (values.length > 1) {
         throw new HttpError(400, 'invalid_input', 'The request is not valid', [
@@ -83,6 +100,7 @@ export const queryInput = <S extends v.GenericSchema>(schema: S) => {
     }
     return validate(c, next)
   }) as typeof validate
+  return declaring(checked, { target: 'query', schema })
 }
 
 /** The `:id` path parameter, a UUID (lower-cased): a bad one is a 400, never a database error. */

@@ -1,7 +1,12 @@
 import { buildDocument } from '../../shared/openapi/document'
 import { FUNCTIONS_OPERATIONS } from './operations'
+import { type RegisteredRoute, withDeclaredInputs } from './route-inputs'
 
-export const functionsDocument = () =>
+/** The operations, with the inputs the app's routes declare. */
+export const functionsOperations = (routes: readonly RegisteredRoute[]) =>
+  withDeclaredInputs(FUNCTIONS_OPERATIONS, routes)
+
+export const functionsDocument = (routes: readonly RegisteredRoute[]) =>
   buildDocument({
     title: 'Library functions API',
     version: '1',
@@ -12,5 +17,5 @@ export const functionsDocument = () =>
       apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from API_KEYS' },
       forwardToken: { type: 'http', scheme: 'bearer', description: 'FORWARD_TOKEN, held by the bridge' },
     },
-    operations: FUNCTIONS_OPERATIONS,
+    operations: functionsOperations(routes),
   })

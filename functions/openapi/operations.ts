@@ -1,23 +1,9 @@
 import * as v from 'valibot'
 import { LibraryEvent } from '../../shared/events'
 import { errorResponse, type OperationSpec } from '../../shared/openapi/document'
-import { SwapRequest, SwapResponse, SwapValidationReply } from '../../shared/swap'
-import {
-  CompleteDeploymentBody,
-  FailDeploymentBody,
-  ListDeploymentsQuery,
-  RollbackDeploymentBody,
-  StartDeploymentBody,
-} from '../routes/deployments'
-import {
-  CreateEntityBody,
-  DeleteEntityBody,
-  ListEntitiesQuery,
-  UpdateEntityBody,
-  ValidateEntityBody,
-} from '../routes/entities'
+import { SwapResponse, SwapValidationReply } from '../../shared/swap'
+import type { CreateEntityBody } from '../routes/entities'
 import { SwapValidateBody } from '../routes/internal-swap'
-import { ListSwapsQuery, RollbackSwapBody } from '../routes/swaps'
 import { WebhookPayload } from '../webhooks/mappings'
 import {
   DeploymentView,
@@ -58,7 +44,6 @@ const entities: OperationSpec[] = [
     path: '/api/v1/entities',
     tag: 'entities',
     summary: 'Register an entity (emits entity.registered)',
-    body: CreateEntityBody,
     examples: [{ summary: 'A strategy', body: ENTITY_EXAMPLE }],
     responses: {
       201: { description: 'Created; Location names the entity', schema: EntityView },
@@ -74,7 +59,6 @@ const entities: OperationSpec[] = [
     path: '/api/v1/entities',
     tag: 'entities',
     summary: 'List entities, newest last, with cursor pagination',
-    query: ListEntitiesQuery,
     examples: [{ summary: 'Active strategies', query: { type: 'strategy', status: 'active', limit: '20' } }],
     responses: { 200: { description: 'A page', schema: page(EntityView) }, 400: invalid, 401: unauthorized },
   },
@@ -95,7 +79,6 @@ const entities: OperationSpec[] = [
     tag: 'entities',
     summary: 'Update description, config, metadata or status (emits entity.updated)',
     params: id('entity'),
-    body: UpdateEntityBody,
     examples: [
       { summary: 'Deprecate', path: `/api/v1/entities/${ENTITY_ID}`, body: { status: 'deprecated' } },
     ],
@@ -113,8 +96,6 @@ const entities: OperationSpec[] = [
     tag: 'entities',
     summary: 'Delete an entity, softly (emits entity.deleted)',
     params: id('entity'),
-    body: DeleteEntityBody,
-    bodyRequired: false,
     examples: [
       { summary: 'With a reason', path: `/api/v1/entities/${ENTITY_ID}`, body: { reason: 'superseded' } },
     ],
@@ -127,8 +108,6 @@ const entities: OperationSpec[] = [
     tag: 'entities',
     summary: 'Run the validation rules (emits entity.validated)',
     params: id('entity'),
-    body: ValidateEntityBody,
-    bodyRequired: false,
     examples: [{ summary: 'No body needed', path: `/api/v1/entities/${ENTITY_ID}/validate`, body: {} }],
     responses: { 200: { description: 'Rule results', schema: ValidationView }, 404: notFound('entity') },
   },
@@ -137,7 +116,6 @@ const entities: OperationSpec[] = [
 const transition = (
   action: 'complete' | 'fail' | 'rollback',
   summary: string,
-  body: v.GenericSchema,
   example: unknown,
 ): OperationSpec => ({
   ...api,
@@ -146,8 +124,6 @@ const transition = (
   tag: 'deployments',
   summary,
   params: id('deployment'),
-  body,
-  bodyRequired: action !== 'complete',
   examples: [{ summary, path: `/api/v1/deployments/${DEPLOYMENT_ID}/${action}`, body: example }],
   responses: {
     200: { description: 'The deployment', schema: DeploymentView },
@@ -164,7 +140,6 @@ const deployments: OperationSpec[] = [
     path: '/api/v1/deployments',
     tag: 'deployments',
     summary: 'Start a deployment (emits deployment.started)',
-    body: StartDeploymentBody,
     examples: [
       { summary: 'To paper trading', body: { entity_id: ENTITY_ID, environment: 'paper', version: '1.0.0' } },
     ],
@@ -181,7 +156,6 @@ const deployments: OperationSpec[] = [
     path: '/api/v1/deployments',
     tag: 'deployments',
     summary: 'List deployments',
-    query: ListDeploymentsQuery,
     examples: [{ summary: 'Of one entity', query: { entity_id: ENTITY_ID } }],
     responses: { 200: { description: 'A page', schema: page(DeploymentView) }, 400: invalid },
   },
@@ -198,11 +172,11 @@ const deployments: OperationSpec[] = [
       404: notFound('deployment'),
     },
   },
-  transition('complete', 'Complete a deployment (emits deployment.completed)', CompleteDeploymentBody, {}),
-  transition('fail', 'Fail a deployment (emits deployment.failed)', FailDeploymentBody, {
+  transition('complete', 'Complete a deployment (emits deployment.completed)', {}),
+  transition('fail', 'Fail a deployment (emits deployment.failed)', {
     error: 'health check timed out',
   }),
-  transition('rollback', 'Roll a deployment back (emits deployment.rolled_back)', RollbackDeploymentBody, {
+  transition('rollback', 'Roll a deployment back (emits deployment.rolled_back)', {
     reason: 'drawdown over limit',
   }),
 ]
@@ -218,7 +192,6 @@ const swaps: OperationSpec[] = [
       'Relayed over the bridge as a NATS request; emits swap.initiated then swap.validated/completed/failed. ' +
       'A repeated Idempotency-Key returns the stored answer with `idempotent-replayed: true`.',
     headers: { 'Idempotency-Key': { description: '1-255 visible ASCII characters' } },
-    body: SwapRequest,
     examples: [
       {
         summary: 'Swap strategies',
@@ -246,7 +219,6 @@ const swaps: OperationSpec[] = [
     path: '/api/v1/swaps',
     tag: 'swaps',
     summary: 'List swaps',
-    query: ListSwapsQuery,
     examples: [{ summary: 'Completed swaps', query: { status: 'completed' } }],
     responses: { 200: { description: 'A page', schema: page(SwapView) }, 400: invalid },
   },
@@ -267,8 +239,6 @@ const swaps: OperationSpec[] = [
     tag: 'swaps',
     summary: 'Roll a completed swap back (emits swap.rolled_back)',
     params: id('swap'),
-    body: RollbackSwapBody,
-    bodyRequired: false,
     examples: [
       { summary: 'With a reason', path: `/api/v1/swaps/${SWAP_ID}/rollback`, body: { reason: 'regression' } },
     ],

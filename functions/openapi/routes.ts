@@ -1,4 +1,7 @@
 import { openApiRoutes } from '../../shared/openapi/routes'
 import { functionsDocument } from './document'
+import type { RegisteredRoute } from './route-inputs'
 
-export const functionsOpenApiRoutes = openApiRoutes(functionsDocument)
+/** Built on first request from the routes the app registered (known only once it is assembled). */
+export const functionsOpenApiRoutes = (routes: () => readonly RegisteredRoute[]) =>
+  openApiRoutes(() => functionsDocument(routes()))

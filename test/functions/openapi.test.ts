@@ -2,16 +2,18 @@ import SwaggerParser from '@apidevtools/swagger-parser'
 import * as v from 'valibot'
 import { describe, expect, it } from 'vitest'
 import { app } from '../../functions/app'
-import { functionsDocument } from '../../functions/openapi/document'
-import { ENTITY_EXAMPLE, FUNCTIONS_OPERATIONS } from '../../functions/openapi/operations'
+import { functionsDocument, functionsOperations } from '../../functions/openapi/document'
+import { ENTITY_EXAMPLE } from '../../functions/openapi/operations'
 import { EntityView } from '../../functions/openapi/schemas'
+import { CreateEntityBody, DeleteEntityBody } from '../../functions/routes/entities'
 import { documentedRoutes, exampleProblems, registeredRoutes } from '../openapi/coverage'
 import { call, uniqueName } from './support/call'
 
-const apiOperations = FUNCTIONS_OPERATIONS.filter((op) => op.path.startsWith('/api/v1/'))
+const operations = functionsOperations(app.routes)
+const apiOperations = operations.filter((op) => op.path.startsWith('/api/v1/'))
 
 describe('functions OpenAPI document', () => {
-  const doc = functionsDocument()
+  const doc = functionsDocument(app.routes)
 
   it('describes every route the app registers, and no other', () => {
     const registered = registeredRoutes(app.routes)
@@ -19,8 +21,22 @@ describe('functions OpenAPI document', () => {
     expect(documentedRoutes(doc)).toEqual(registered)
   })
 
+  it('takes request bodies and queries from what the routes validate', () => {
+    const undeclared = apiOperations
+      .filter((op) => (op.method === 'get' ? !op.path.endsWith('/:id') && !op.query : !op.body))
+      .map((op) => `${op.method} ${op.path}`)
+    expect(undeclared).toEqual([])
+    const find = (method: string, path: string) =>
+      apiOperations.find((op) => op.method === method && op.path === path)
+    expect(find('post', '/api/v1/entities')).toMatchObject({ body: CreateEntityBody, bodyRequired: true })
+    expect(find('delete', '/api/v1/entities/:id')).toMatchObject({
+      body: DeleteEntityBody,
+      bodyRequired: false,
+    })
+  })
+
   it('has examples that validate against their schemas', () => {
-    expect(exampleProblems(FUNCTIONS_OPERATIONS)).toEqual([])
+    expect(exampleProblems(operations)).toEqual([])
   })
 
   it('is an OpenAPI 3.1 document that swagger-parser accepts, as served', async () => {
