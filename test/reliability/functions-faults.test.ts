@@ -199,6 +199,18 @@ describe('database down for the functions', () => {
 })
 
 const RUNS = scaled(1_000, 10_000)
+
+/** The `name` of an entity body, when the body is a JSON object with one. */
+const entityName = (body: string): string | undefined => {
+  try {
+    const parsed: unknown = JSON.parse(body)
+    if (parsed && typeof parsed === 'object' && 'name' in parsed && typeof parsed.name === 'string')
+      return parsed.name
+  } catch {
+    // not JSON
+  }
+  return undefined
+}
 /** The functions publish through a token scoped to library.>; nothing else may reach the wire. */
 const ALLOWED_ON_WIRE = ['library.>', '_INBOX.>', '$JS.>']
 
@@ -210,6 +222,8 @@ describe('hostile input against the functions (wrangler dev, real bridge and NAT
       const wiretap = await startWiretap(nc)
       let sent = 0
       const created: string[] = []
+      /** Every entity request of this scenario whose body names an entity: name → what it got. */
+      const entityRequests = new Map<string, { status: number; body: string; answer: string }>()
       const post = async (path: string, body: string, headers: Record<string, string>) => {
         sent++
         const res = await noHang(
@@ -221,6 +235,15 @@ describe('hostile input against the functions (wrangler dev, real bridge and NAT
           }),
         )
         const text = await res.text()
+        if (path === '/api/v1/entities') {
+          const name = entityName(body)
+          if (name !== undefined)
+            entityRequests.set(name, {
+              status: res.status,
+              body: `${headers['content-type'] ?? '(no content-type)'} ${body.slice(0, 300)}`,
+              answer: text.slice(0, 300),
+            })
+        }
         expect(res.status >= 500, `${path} ${res.status} ${text.slice(0, 300)}`).toBe(false)
         expect(res.headers.get('content-type'), text.slice(0, 200)).toMatch(/^application\/json/)
         if (path === '/api/v1/entities' && res.status === 201)
@@ -277,6 +300,23 @@ describe('hostile input against the functions (wrangler dev, real bridge and NAT
         .filter((m) => m.subject === 'library.entity.registered')
         .map((m) => (JSON.parse(new TextDecoder().decode(m.data)) as { entity_id: string }).entity_id)
       const figures = tally(created, registered)
+      // an entity on the bus that no 201 announced: which request made it, and what it was answered
+      const createdSet = new Set(created)
+      const unacked = [...new Set(registered.filter((id) => !createdSet.has(id)))]
+      const unackedRows = unacked.length
+        ? await stack.sql<{ id: string; name: string; created_at: Date }[]>`
+            select id::text as id, name, created_at from entities where id = any(${unacked}::uuid[])`
+        : []
+      const traced = unacked.map((id) => {
+        const row = unackedRows.find((r) => r.id === id)
+        const request = row ? entityRequests.get(row.name) : undefined
+        return {
+          entity_id: id,
+          name: row?.name ?? '(no row)',
+          created_at: row?.created_at,
+          request: request ?? '(not a request of this scenario)',
+        }
+      })
       report({
         scenario: '6 hostile input (functions)',
         sent,
@@ -290,11 +330,15 @@ describe('hostile input against the functions (wrangler dev, real bridge and NAT
           properties: 2,
           wire_messages: subjects.length,
           outside_scope: outside.length,
+          unacked_received: unacked.length,
         },
       })
       expect(outside).toEqual([])
       // what the functions accepted reached the bus, through the same outbox
       expect(figures.missing).toEqual([])
+      // and nothing else did: no request committed an entity and was answered otherwise
+      expect(traced).toEqual([])
+      expect(figures.received).toBe(created.length)
     },
     SOAK ? 1_800_000 : 300_000,
   )
