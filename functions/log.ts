@@ -1,5 +1,3 @@
-import { env } from 'cloudflare:workers'
-
 type Fields = Record<string, unknown>
 type Level = 'debug' | 'info' | 'warn' | 'error'
 
@@ -7,12 +5,14 @@ const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 }
 
 const isLevel = (value: unknown): value is Level => typeof value === 'string' && Object.hasOwn(RANK, value)
 
-// the LOG_LEVEL var (wrangler.toml) is read once, on the first line written; an unknown value
-// logs everything from info up and says so once
+// The LOG_LEVEL var (wrangler.toml) is read once, on the first line written, from process.env:
+// nodejs_compat fills it with the Worker's vars, and Node (tests and scripts load these modules
+// too) has it without cloudflare:workers. An unknown value logs from info up and says so once.
 let threshold: number | undefined
 const minimumRank = (): number => {
   if (threshold !== undefined) return threshold
-  const configured: unknown = (env as { LOG_LEVEL?: unknown }).LOG_LEVEL
+  const configured: unknown = (globalThis as { process?: { env?: Record<string, unknown> } }).process?.env
+    ?.LOG_LEVEL
   const level = typeof configured === 'string' ? configured.trim().toLowerCase() : undefined
   threshold = RANK[isLevel(level) ? level : 'info']
   if (configured !== undefined && !isLevel(level))

@@ -1,11 +1,12 @@
-import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+
+// nodejs_compat puts the Worker's vars in process.env (not typed in the Workers tsconfig)
+const vars = (globalThis as unknown as { process: { env: Record<string, string | undefined> } }).process.env
 
 // log.ts reads LOG_LEVEL once: each case loads a fresh copy of the module under its own value
 const logWith = async (level: string | undefined) => {
-  const bindings = env as { LOG_LEVEL?: string }
-  if (level === undefined) delete bindings.LOG_LEVEL
-  else bindings.LOG_LEVEL = level
+  if (level === undefined) delete vars.LOG_LEVEL
+  else vars.LOG_LEVEL = level
   vi.resetModules()
   return (await import('../../functions/log')).log
 }
@@ -20,13 +21,13 @@ const capture = () => {
 }
 
 describe('functions log level', () => {
-  const original = (env as { LOG_LEVEL?: string }).LOG_LEVEL
+  const original = vars.LOG_LEVEL
   afterEach(() => {
-    ;(env as { LOG_LEVEL?: string }).LOG_LEVEL = original
+    vars.LOG_LEVEL = original
     vi.restoreAllMocks()
   })
 
-  it('wrangler.toml sets info', () => {
+  it('reads the var wrangler.toml sets (info) from process.env', () => {
     expect(original).toBe('info')
   })
 
