@@ -11,10 +11,10 @@ import { RELAY_TIMEOUT_HEADER, RELAY_TIMEOUT_QUERY } from '../../shared/bridge-c
 import { readBodyBytes } from '../../shared/http/read-body'
 import { HttpError } from '../../shared/http-error'
 import { findTooDeep } from '../../shared/json-depth'
-import { validateSubject } from '../../shared/subject-validation'
 import { authorizeRequest } from '../auth/require-token'
 import { type BridgeDeps, maxBodyBytes, retryAfterSeconds } from '../deps'
 import { errorMessage } from '../error-message'
+import { subjectParam } from '../http/validate'
 import { writeGate } from '../nats/next-write'
 import type { BridgeEnv } from '../types'
 
@@ -116,14 +116,8 @@ const relayHeaders = (msg: Msg, set: (name: string, value: string) => void): voi
 export const requestRoutes = (deps: BridgeDeps) => {
   const { config, nats, metrics } = deps
   const gate = writeGate()
-  return new Hono<BridgeEnv>().post('/:subject', async (c) => {
-    const checked = validateSubject(c.req.param('subject'), { wildcards: false })
-    if (!checked.ok) {
-      throw new HttpError(400, 'invalid_subject', `The subject is not valid: ${checked.reason}`, {
-        reason: checked.reason,
-      })
-    }
-    const subject = checked.subject
+  return new Hono<BridgeEnv>().post('/:subject', subjectParam, async (c) => {
+    const { subject } = c.req.valid('param')
     authorizeRequest(c.get('principal'), subject)
     const timeoutMs = requestTimeout(
       c.req.query(RELAY_TIMEOUT_QUERY) ?? c.req.header(RELAY_TIMEOUT_HEADER),

@@ -1,14 +1,13 @@
 import type { HttpBindings } from '@hono/node-server'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { Hono } from 'hono'
-import * as v from 'valibot'
 import { SubscribeQuery } from '../../shared/bridge-contract'
-import { HttpError, invalidInput } from '../../shared/http-error'
-import { validateSubject } from '../../shared/subject-validation'
+import { HttpError } from '../../shared/http-error'
 import { REQUEST_SUBJECTS } from '../../shared/subjects'
 import { authorizeSubscribe, deliverableTo } from '../auth/require-token'
 import { type BridgeDeps, retryAfterSeconds } from '../deps'
 import { errorMessage } from '../error-message'
+import { queryInput } from '../http/validate'
 import {
   type EventSource,
   isStreamPattern,
@@ -62,10 +61,8 @@ export const subscribeRoutes = (deps: BridgeDeps, hub: SseHub) => {
     ...deps.config.forward.routes.filter((route) => route.reply).map((route) => route.subject),
   ]
 
-  return new Hono<SubscribeEnv>().get('/', async (c) => {
-    const parsed = v.safeParse(SubscribeQuery, c.req.query())
-    if (!parsed.success) throw invalidInput(parsed.issues, 'query')
-    const { subject: pattern, from, queue } = parsed.output
+  return new Hono<SubscribeEnv>().get('/', queryInput(SubscribeQuery), async (c) => {
+    const { subject: pattern, from, queue } = c.req.valid('query')
     const principal = c.get('principal')
     authorizeSubscribe(principal, pattern, answered)
     const fromStream = isStreamPattern(pattern)

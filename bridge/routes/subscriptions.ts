@@ -1,13 +1,13 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
 import { CreateSubscription, SubscriptionName } from '../../shared/bridge-contract'
-import { readJson } from '../../shared/http/read-body'
-import { HttpError, invalidInput } from '../../shared/http-error'
+import { HttpError } from '../../shared/http-error'
 import { generateWebhookSecret } from '../../shared/webhook-signing'
 import { authorizeSubscribe } from '../auth/require-token'
 import type { Principal } from '../auth/tokens'
 import { type BridgeDeps, retryAfterSeconds } from '../deps'
 import { errorMessage } from '../error-message'
+import { jsonBody } from '../http/validate'
 import { isStreamPattern } from '../sse/event-source'
 import { publicLastError } from '../subscriptions/coarse-error'
 import { publicView, type SubscriptionRecord } from '../subscriptions/schema'
@@ -67,13 +67,8 @@ export const subscriptionRoutes = (deps: BridgeDeps, service: WebhookService) =>
   }
 
   return new Hono<BridgeEnv>()
-    .post('/', async (c) => {
-      const parsed = v.safeParse(
-        CreateSubscription,
-        await readJson(c.req.raw, BODY_LIMIT, { trustContentLength: true }),
-      )
-      if (!parsed.success) throw invalidInput(parsed.issues)
-      const input = parsed.output
+    .post('/', jsonBody(CreateSubscription, BODY_LIMIT), async (c) => {
+      const input = c.req.valid('json')
       authorizeSubscribe(c.get('principal'), input.subject)
       if (!isStreamPattern(input.subject)) {
         throw new HttpError(

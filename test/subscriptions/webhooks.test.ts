@@ -136,6 +136,38 @@ describe('/v1/subscriptions management', () => {
       expect([res.status, res.json.error.code], JSON.stringify(body)).toEqual([status, code])
     }
   })
+
+  it('refuses a body that is not JSON, too large or not an object before reading its fields', async () => {
+    const post = async (body: string, contentType = 'application/json') => {
+      const res = await fetch(`${bridge.url}/v1/subscriptions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bridge.token}`, 'content-type': contentType },
+        body,
+      })
+      const { error } = (await res.json()) as { error: { code: string; details?: unknown } }
+      return { status: res.status, code: error.code, details: error.details }
+    }
+    expect(await post('{"name": "x"}', 'text/plain')).toMatchObject({
+      status: 415,
+      code: 'unsupported_media_type',
+    })
+    expect(await post('')).toMatchObject({ status: 400, code: 'malformed_json' })
+    expect(await post('{"name": ')).toMatchObject({ status: 400, code: 'malformed_json' })
+    expect(await post(JSON.stringify({ name: 'x'.repeat(17_000) }))).toMatchObject({
+      status: 413,
+      code: 'payload_too_large',
+    })
+    expect(await post('"just text"')).toMatchObject({
+      status: 400,
+      code: 'invalid_input',
+      details: [{ path: '(root)' }],
+    })
+    expect(await post('{"name": "ok", "subject": "library.entity.*"}')).toMatchObject({
+      status: 400,
+      code: 'invalid_input',
+      details: [{ path: 'url' }],
+    })
+  })
 })
 
 describe('webhook delivery', () => {
