@@ -3,7 +3,6 @@ import { join } from 'node:path'
 import { sha256Hex } from './dev-secrets'
 import { waitForHttpOk } from './http-wait'
 import { launch, type ManagedProcess } from './managed-process'
-import { freePort } from './ports'
 
 export const FUNCTIONS_ENTRY = 'functions/index.ts'
 
@@ -62,24 +61,21 @@ export const startFunctions = async (opts: {
   onCronError?: (message: string) => void
 }): Promise<RunningFunctions> => {
   writeFileSync(opts.envFile, toEnvFile(opts.vars), { mode: 0o600 })
-  const inspectorPort = await freePort('127.0.0.1', [opts.port])
+  // the runtime's inspector (for DevTools) only when asked for: wrangler has it report every
+  // outbound fetch, which doubles the latency of a request that calls the database
+  const inspectorPort = Number(process.env.FUNCTIONS_INSPECTOR_PORT) || undefined
   const proc = launch({
     name: 'functions',
-    command: join(opts.root, 'node_modules/.bin/wrangler'),
+    command: process.execPath,
     args: [
-      'dev',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(opts.port),
-      '--inspector-port',
-      String(inspectorPort),
-      '--env-file',
-      opts.envFile,
-      '--persist-to',
-      opts.persistDir,
-      '--test-scheduled',
-      '--show-interactive-dev-session=false',
+      join(opts.root, 'scripts/lib/stack/wrangler-dev.mjs'),
+      JSON.stringify({
+        ip: '127.0.0.1',
+        port: opts.port,
+        envFile: opts.envFile,
+        persistTo: opts.persistDir,
+        inspectorPort,
+      }),
     ],
     cwd: opts.root,
     env: { ...process.env, ...OFFLINE_ENV, FORCE_COLOR: '0', NO_COLOR: '1' },
