@@ -32,7 +32,10 @@ export const createApp = (deps: BridgeDeps, { sseHub, webhooks }: AppServices) =
 
   app.route('/', healthRoutes(deps, webhooks))
   app.route('/', consoleRoutes())
-  app.route('/', bridgeOpenApiRoutes())
+  app.route(
+    '/',
+    bridgeOpenApiRoutes(() => app.routes),
+  )
   app.route('/', asyncApiRoutes())
 
   app.use('/v1/*', requireToken({ tokens: deps.config.tokens }))

@@ -6,6 +6,21 @@ import { parseJsonText, readBodyText, requireJsonContentType } from '../../share
 import { HttpError, invalidInput } from '../../shared/http-error'
 import { validateSubject } from '../../shared/subject-validation'
 
+/** What a route's validators declare about its inputs; the OpenAPI document reads it. */
+export interface DeclaredInput {
+  body?: v.GenericSchema
+  query?: v.GenericSchema & { entries: v.ObjectEntries }
+}
+
+const DECLARED = Symbol('declared input')
+
+const declaring = <M extends object>(middleware: M, input: DeclaredInput): M =>
+  Object.assign(middleware, { [DECLARED]: input })
+
+/** The inputs a route handler (a validator) declares, if it is one. */
+export const declaredInput = (handler: unknown): DeclaredInput | undefined =>
+  typeof handler === 'function' ? (handler as { [DECLARED]?: DeclaredInput })[DECLARED] : undefined
+
 /** The validators' hook: a failed schema is a 400 `invalid_input` naming each field. */
 const refuseInvalid = (result: { success: boolean; error?: readonly unknown[] }, _c: Context) => {
   // valibot hands its own issues through Standard Schema, with the kind and expectation the messages use
@@ -19,7 +34,7 @@ const refuseInvalid = (result: { success: boolean; error?: readonly unknown[] },
  */
 export const jsonBody = <S extends v.GenericSchema>(schema: S, limit: number) => {
   const validate = sValidator('json', schema, refuseInvalid)
-  return (async (c, next) => {
+  const middleware = (async (c, next) => {
     requireJsonContentType(c.req.header('content-type'))
     const text = await readBodyText(c.req.raw, limit, { trustContentLength: true })
     if (text === '') throw new HttpError(400, 'malformed_json', 'The request body is empty')
@@ -28,18 +43,22 @@ export const jsonBody = <S extends v.GenericSchema>(schema: S, limit: number) =>
     ;(c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text)
     return validate(c, next)
   }) as typeof validate satisfies MiddlewareHandler
+  return declaring(middleware, { body: schema })
 }
 
 /**
  * The query string validated by `schema` (`c.req.valid('query')`), each parameter's first value;
  * issues are named `query.<parameter>`.
  */
-export const queryInput = <S extends v.GenericSchema>(schema: S) =>
-  validator('query', (_value, c): v.InferOutput<S> => {
-    const parsed = v.safeParse(schema, c.req.query())
-    if (!parsed.success) throw invalidInput(parsed.issues, 'query')
-    return parsed.output
-  })
+export const queryInput = <S extends v.GenericSchema & { entries: v.ObjectEntries }>(schema: S) =>
+  declaring(
+    validator('query', (_value, c): v.InferOutput<S> => {
+      const parsed = v.safeParse(schema, c.req.query())
+      if (!parsed.success) throw invalidInput(parsed.issues, 'query')
+      return parsed.output
+    }),
+    { query: schema },
+  )
 
 /** The `:subject` path parameter: a NATS subject without wildcards, else 400 `invalid_subject`. */
 export const subjectParam = validator('param', (value: Record<string, string>) => {

@@ -1,13 +1,11 @@
 import * as v from 'valibot'
 import {
   CreatedSubscription,
-  CreateSubscription,
   PublishAccepted,
   PublishBody,
   RELAY_TIMEOUT_HEADER,
   RELAY_TIMEOUT_QUERY,
   ReplayReply,
-  SubscribeQuery,
   SubscriptionDetails,
   SubscriptionList,
 } from '../../shared/bridge-contract'
@@ -155,7 +153,6 @@ const v1: OperationSpec[] = [
       'For library event subjects the stream is served from JetStream: `id:` is the stream sequence, ' +
       '`event:` the event type, `data:` the event JSON; send `Last-Event-ID` to resume without loss. ' +
       'Other subjects are plain NATS subscriptions (optionally a queue group). Comment lines are heartbeats.',
-    query: SubscribeQuery,
     headers: { 'Last-Event-ID': { description: 'Resume after this stream sequence (wins over from)' } },
     examples: [
       { summary: 'Entity events from the start', query: { subject: 'library.entity.>', from: 'start' } },
@@ -177,7 +174,6 @@ const v1: OperationSpec[] = [
     tag: 'subscriptions',
     summary: 'Create a webhook push subscription (a JetStream durable consumer)',
     description: 'Deliveries are signed per Standard Webhooks; the secret is returned this once.',
-    body: CreateSubscription,
     examples: [
       {
         summary: 'Entity events to a receiver',

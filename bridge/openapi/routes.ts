@@ -1,4 +1,7 @@
+import type { RouterRoute } from 'hono/types'
 import { openApiRoutes } from '../../shared/openapi/routes'
 import { bridgeDocument } from './document'
 
-export const bridgeOpenApiRoutes = () => openApiRoutes(bridgeDocument)
+/** `routes` is read once, at the first request, when every route of the app is registered. */
+export const bridgeOpenApiRoutes = (routes: () => readonly RouterRoute[]) =>
+  openApiRoutes(() => bridgeDocument(routes()))

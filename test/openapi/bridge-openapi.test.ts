@@ -4,9 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createBridge } from '../../bridge/bridge'
 import { loadConfig } from '../../bridge/config'
 import { createMetrics } from '../../bridge/metrics'
-import { bridgeDocument } from '../../bridge/openapi/document'
+import { bridgeDocument, bridgeOperations } from '../../bridge/openapi/document'
 import { BRIDGE_OPERATIONS } from '../../bridge/openapi/operations'
-import { PublishAccepted, PublishBody } from '../../shared/bridge-contract'
+import {
+  CreateSubscription,
+  PublishAccepted,
+  PublishBody,
+  SubscribeQuery,
+} from '../../shared/bridge-contract'
+import { jsonSchema } from '../../shared/openapi/document'
 import { type InProcessBridge, startInProcessBridge } from '../support/in-process-bridge'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
 import { documentedRoutes, exampleProblems, registeredRoutes } from './coverage'
@@ -23,7 +29,7 @@ const offlineApp = () => {
 
 describe('bridge OpenAPI document', () => {
   const app = offlineApp()
-  const doc = bridgeDocument()
+  const doc = bridgeDocument(app.routes)
 
   it('describes every route the app registers, and no other', () => {
     const registered = registeredRoutes(app.routes)
@@ -32,8 +38,18 @@ describe('bridge OpenAPI document', () => {
   })
 
   it('has examples that validate against their schemas', () => {
-    expect(exampleProblems(BRIDGE_OPERATIONS)).toEqual([])
+    expect(exampleProblems(bridgeOperations(app.routes))).toEqual([])
     expect(v.safeParse(PublishBody, { events: [] }).success).toBe(false)
+  })
+
+  it('takes request bodies and query strings from the routes that declare them', () => {
+    const paths = doc.paths as Record<string, Record<string, Record<string, unknown>>>
+    expect(paths['/v1/subscriptions']?.post?.requestBody).toMatchObject({
+      content: { 'application/json': { schema: jsonSchema(CreateSubscription) } },
+    })
+    const parameters = (paths['/v1/subscribe']?.get?.parameters ?? []) as Array<{ in: string; name: string }>
+    const query = parameters.filter((p) => p.in === 'query').map((p) => p.name)
+    expect(query).toEqual(Object.keys(SubscribeQuery.entries))
   })
 
   it('is an OpenAPI 3.1 document that swagger-parser accepts, as served', async () => {
