@@ -20,6 +20,7 @@ import {
   REPLAY_STREAM,
   replaySubject,
 } from '../bridge/subscriptions/store'
+import { SERVICE_ERROR_CODE_HEADER, SERVICE_ERROR_HEADER } from '../shared/bridge-contract'
 import { EVENT_SOURCE, EVENT_TYPES, type EventType } from '../shared/event-types'
 import { EVENT_SCHEMAS, type LibraryEventInput } from '../shared/events'
 import {
@@ -241,6 +242,22 @@ const traceHeaders: Json = {
   },
 }
 
+const replyHeaders: Json = {
+  type: 'object',
+  properties: {
+    [SERVICE_ERROR_HEADER]: {
+      type: 'string',
+      description:
+        'Set by a responder that answers with an error instead of a reply (NATS services); the body then need not be a SwapResponse.',
+    },
+    [SERVICE_ERROR_CODE_HEADER]: {
+      type: 'string',
+      pattern: '^[0-9]{3}$',
+      description: 'The error’s code, an HTTP-like status, next to Nats-Service-Error.',
+    },
+  },
+}
+
 const deadLetterHeaders: Json = {
   type: 'object',
   required: [ORIGINAL_SUBJECT, ORIGINAL_STREAM, ORIGINAL_SEQ, LAST_ERROR, ATTEMPTS, DEAD_AT],
@@ -320,14 +337,26 @@ export const asyncApiDocument = (version: string): Json => {
   schemas.SwapValidateRequest = { title: 'SwapValidateRequest', ...schemaOf(SwapValidateRequest) }
   schemas.SwapValidationReply = { title: 'SwapValidationReply', ...schemaOf(SwapValidationReply) }
 
-  const jsonMessage = (name: string, title: string, payload: unknown, summary: string): Json => ({
+  const jsonMessage = (
+    name: string,
+    title: string,
+    payload: unknown,
+    summary: string,
+    headers: Json = traceHeaders,
+  ): Json => ({
     name,
     title,
     summary,
     contentType: 'application/json',
-    headers: traceHeaders,
+    headers,
     payload: ref(`components/schemas/${name}`),
-    examples: [{ name, headers: { [TRACEPARENT_HEADER]: TRACEPARENT }, payload }],
+    examples: [
+      {
+        name,
+        ...(headers === traceHeaders ? { headers: { [TRACEPARENT_HEADER]: TRACEPARENT } } : {}),
+        payload,
+      },
+    ],
   })
   messages.SwapCommand = jsonMessage(
     'SwapCommand',
@@ -340,6 +369,7 @@ export const asyncApiDocument = (version: string): Json => {
     'Swap response',
     SWAP_RESPONSE_EXAMPLE,
     'The executor’s answer. Extra fields are kept. An executor may instead answer with the Nats-Service-Error and Nats-Service-Error-Code headers (NATS services).',
+    replyHeaders,
   )
   messages.SwapValidateRequest = jsonMessage(
     'SwapValidateRequest',
@@ -352,6 +382,7 @@ export const asyncApiDocument = (version: string): Json => {
     'Swap validation reply',
     SWAP_VALIDATION_REPLY_EXAMPLE,
     'Whether the Library accepts the swap, and why.',
+    replyHeaders,
   )
   messages.DeadLetter = {
     name: 'DeadLetter',

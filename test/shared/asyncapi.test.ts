@@ -84,17 +84,20 @@ describe('AsyncAPI document of the NATS surface', () => {
         subject: local(op.channel.$ref).address,
         request: local(op.messages[0].$ref).name,
         reply: local(op.reply.messages[0].$ref).name,
+        replyHeaders: Object.keys(local(op.reply.messages[0].$ref).headers.properties),
       }
     }
     expect(replyOf('request.swap.command')).toEqual({
       subject: SWAP_COMMAND_SUBJECT,
       request: 'SwapCommand',
       reply: 'SwapResponse',
+      replyHeaders: ['Nats-Service-Error', 'Nats-Service-Error-Code'],
     })
     expect(replyOf('reply.swap.validate')).toEqual({
       subject: SWAP_VALIDATE_SUBJECT,
       request: 'SwapValidateRequest',
       reply: 'SwapValidationReply',
+      replyHeaders: ['Nats-Service-Error', 'Nats-Service-Error-Code'],
     })
   })
 
@@ -121,8 +124,8 @@ describe('AsyncAPI document of the NATS surface', () => {
         // the parser does not check examples against the headers schema: names, required, const, pattern
         const headers = message.headers
         for (const name of headers.required ?? [])
-          expect(example.headers, message.name).toHaveProperty([name])
-        for (const [name, value] of Object.entries(example.headers as Record<string, string>)) {
+          expect(example.headers ?? {}, message.name).toHaveProperty([name])
+        for (const [name, value] of Object.entries((example.headers ?? {}) as Record<string, string>)) {
           const rule = headers.properties[name]
           expect(rule, `${message.name} header ${name}`).toBeDefined()
           if ('const' in rule) expect(value).toBe(rule.const)
