@@ -61,6 +61,5 @@ export const internalSwapRoutes = new Hono<HonoEnv>()
     if (!parsed.success) throw invalidInput(parsed.issues)
     const result = await reconcileSwapEvent(c.var.db, parsed.output)
     if (!result) return c.json({ ignored: true, event_type: parsed.output.event_type }, 202)
-    const { ready, ...reconciliation } = result
-    return c.json(reconciliation)
+    return c.json(result)
   })

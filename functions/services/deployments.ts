@@ -51,7 +51,7 @@ export const startDeployment = (db: Queryable, input: StartInput, ctx: ActionCon
         [event],
       )
       const row = written.rows[0]
-      return row ? { value: row, events: [event], ready: written.ready } : undefined
+      return row ? { value: row, events: [event] } : undefined
     },
     { entity_id: input.entity_id },
   )
@@ -135,7 +135,7 @@ export const transitionDeployment = (
         [event],
       )
       const row = written.rows[0]
-      return row ? { value: row, events: [event], ready: written.ready } : undefined
+      return row ? { value: row, events: [event] } : undefined
     },
     { deployment_id: deploymentId },
   )

@@ -18,9 +18,8 @@ import { untilApplied } from './optimistic'
 
 export interface Changed<T> {
   value: T
+  /** Recorded in the outbox with the change; delivered after the request by itself (outbox/dispatch.ts). */
   events: LibraryEvent[]
-  /** Of `events`, the ids the post-commit delivery may publish (see `Written`). */
-  ready: readonly string[]
 }
 
 export const entityNotFound = (id: string) =>
@@ -40,7 +39,7 @@ export const liveEntity = async (db: Queryable, id: string) => {
 /** The changed row, or undefined when a concurrent change moved the row on since it was read. */
 const applied = <T>(written: Written<EntityRow>, events: LibraryEvent[], value: (row: EntityRow) => T) => {
   const row = written.rows[0]
-  return row ? { value: value(row), events, ready: written.ready } : undefined
+  return row ? { value: value(row), events } : undefined
 }
 
 export type RegisterInput = Omit<NewEntity, 'id' | 'created_by'>
@@ -61,7 +60,7 @@ export const registerEntity = async (
     metadata: eventMetadata(ctx),
   })
   const written = await insertEntity(db, entity, [event])
-  return { value: written.rows[0]!, events: [event], ready: written.ready }
+  return { value: written.rows[0]!, events: [event] }
 }
 
 const canonical = (value: unknown): string =>
@@ -84,7 +83,7 @@ export const changeEntity = (db: Queryable, id: string, patch: EntityPatch, ctx:
         changes[field] = { from: current[field], to: next }
         Object.assign(effective, { [field]: next })
       }
-      if (Object.keys(changes).length === 0) return { value: current, events: [], ready: [] }
+      if (Object.keys(changes).length === 0) return { value: current, events: [] }
       const event = createEvent({
         event_type: 'entity.updated',
         entity_id: id,

@@ -126,7 +126,7 @@ export const finishSwap = async (
   idempotencyKey?: string,
   /** Events of this request published in the same batch ahead of this one (its swap.initiated). */
   publishedAhead: readonly string[] = [],
-): Promise<{ reply: SwapReply; events: LibraryEvent[]; ready: readonly string[] }> => {
+): Promise<{ reply: SwapReply; events: LibraryEvent[] }> => {
   const { state, event, reply } = await interpret(swap, outcome, ctx)
   const events = event ? [event] : []
   const written = await settleSwap(db, { id: swap.id, from: ANSWERABLE_FROM }, state, events, {
@@ -136,7 +136,7 @@ export const finishSwap = async (
         : { actor: ctx.actor, key: idempotencyKey, statusCode: reply.status, response: reply.body },
     publishedAhead,
   })
-  return written.rows.length > 0 ? { reply, events, ready: written.ready } : { reply, events: [], ready: [] }
+  return { reply, events: written.rows.length > 0 ? events : [] }
 }
 
 export const checkRollback = async (db: Queryable, id: string): Promise<SwapRow> => {
@@ -158,13 +158,11 @@ export const finishRollback = async (
   outcome: RelayOutcome,
   reason: string,
   ctx: ActionContext,
-): Promise<{ reply: SwapReply; events: LibraryEvent[]; ready: readonly string[] }> => {
+): Promise<{ reply: SwapReply; events: LibraryEvent[] }> => {
   const { state, event, reply } = await interpretRollback(swap, outcome, reason, ctx)
-  if (!state || !event) return { reply, events: [], ready: [] }
+  if (!state || !event) return { reply, events: [] }
   const written = await settleSwap(db, { id: swap.id, from: ROLLBACK_FROM }, state, [event])
-  return written.rows.length > 0
-    ? { reply, events: [event], ready: written.ready }
-    : { reply, events: [], ready: [] }
+  return { reply, events: written.rows.length > 0 ? [event] : [] }
 }
 
 export interface Reconciliation {
@@ -182,7 +180,7 @@ export interface Reconciliation {
 export const reconcileSwapEvent = async (
   db: Queryable,
   event: LibraryEvent,
-): Promise<(Reconciliation & { ready?: readonly string[] }) | undefined> => {
+): Promise<Reconciliation | undefined> => {
   const settlement = settlementOf(event)
   if (!settlement) return undefined
   const { swapId } = settlement
@@ -195,7 +193,7 @@ export const reconcileSwapEvent = async (
     { ignoreRecorded: true },
   )
   const updated = written.rows[0]
-  if (updated) return { settled: true, swap_id: swapId, status: updated.status, ready: written.ready }
+  if (updated) return { settled: true, swap_id: swapId, status: updated.status }
   const swap = await getSwap(db, swapId)
   return swap ? { settled: false, swap_id: swapId, status: swap.status } : { settled: false, swap_id: swapId }
 }
