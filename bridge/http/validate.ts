@@ -21,6 +21,13 @@ const declaring = <M extends object>(middleware: M, input: DeclaredInput): M =>
 export const declaredInput = (handler: unknown): DeclaredInput | undefined =>
   typeof handler === 'function' ? (handler as { [DECLARED]?: DeclaredInput })[DECLARED] : undefined
 
+/**
+ * Declares the body of a route that reads and checks it itself (the publish route bounds the
+ * batch and the nesting before the schema runs); passes the request on untouched.
+ */
+export const bodyReadByRoute = (schema: v.GenericSchema): MiddlewareHandler =>
+  declaring(async (_c, next) => next(), { body: schema })
+
 /** The validators' hook: a failed schema is a 400 `invalid_input` naming each field. */
 const refuseInvalid = (result: { success: boolean; error?: readonly unknown[] }, _c: Context) => {
   // valibot hands its own issues through Standard Schema, with the kind and expectation the messages use

@@ -2,7 +2,6 @@ import * as v from 'valibot'
 import {
   CreatedSubscription,
   PublishAccepted,
-  PublishBody,
   RELAY_TIMEOUT_HEADER,
   RELAY_TIMEOUT_QUERY,
   ReplayReply,
@@ -89,7 +88,6 @@ const v1: OperationSpec[] = [
       'Each event is validated against its schema; the subject is `library.<event_type>`; ' +
       '`Nats-Msg-Id` is the event_id, so a repeat within the duplicate window answers `duplicate: true`. ' +
       'Answers 202 only after the PubAck.',
-    body: PublishBody,
     examples: [
       { summary: 'One event', body: EVENT_EXAMPLE },
       { summary: 'A batch', body: { events: [EVENT_EXAMPLE] } },

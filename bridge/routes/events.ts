@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
+import { PublishBody } from '../../shared/bridge-contract'
 import { LibraryEvent } from '../../shared/events'
 import { readJson } from '../../shared/http/read-body'
 import { type FieldIssue, HttpError, issuesToDetails } from '../../shared/http-error'
@@ -7,6 +8,7 @@ import { findTooDeep } from '../../shared/json-depth'
 import { subjectFor } from '../../shared/subjects'
 import { authorize } from '../auth/require-token'
 import { type BridgeDeps, maxBodyBytes, retryAfterSeconds } from '../deps'
+import { bodyReadByRoute } from '../http/validate'
 import { type EncodedEvent, encodeEvent, publishEvents, validTraceparent } from '../nats/publisher'
 import type { BridgeEnv } from '../types'
 
@@ -44,7 +46,7 @@ const itemsOf = (body: unknown, maxBatch: number): { items: unknown[]; batch: bo
 
 export const eventRoutes = (deps: BridgeDeps) => {
   const { config, nats, metrics } = deps
-  return new Hono<BridgeEnv>().post('/', async (c) => {
+  return new Hono<BridgeEnv>().post('/', bodyReadByRoute(PublishBody), async (c) => {
     const limit = maxBodyBytes(deps)
     const { items, batch } = itemsOf(
       await readJson(c.req.raw, limit, { trustContentLength: true }),

@@ -47,6 +47,9 @@ describe('bridge OpenAPI document', () => {
     expect(paths['/v1/subscriptions']?.post?.requestBody).toMatchObject({
       content: { 'application/json': { schema: jsonSchema(CreateSubscription) } },
     })
+    expect(paths['/v1/events']?.post?.requestBody).toMatchObject({
+      content: { 'application/json': { schema: jsonSchema(PublishBody) } },
+    })
     const parameters = (paths['/v1/subscribe']?.get?.parameters ?? []) as Array<{ in: string; name: string }>
     const query = parameters.filter((p) => p.in === 'query').map((p) => p.name)
     expect(query).toEqual(Object.keys(SubscribeQuery.entries))
