@@ -18,13 +18,11 @@ export const database = (): MiddlewareHandler<HonoEnv> =>
       await next()
     } finally {
       const after = async () => {
-        await dispatch
-          .deliver()
-          .catch((err: unknown) =>
-            log.error('post-commit delivery failed', {
-              error: err instanceof Error ? err.message : String(err),
-            }),
-          )
+        await dispatch.deliver().catch((err: unknown) =>
+          log.error('post-commit delivery failed', {
+            error: err instanceof Error ? err.message : String(err),
+          }),
+        )
         await db.end()
       }
       c.executionCtx.waitUntil(after())

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { readBodyText, readJson } from '../../shared/http/read-body'
 import { HttpError } from '../../shared/http-error'
 
-const post = (body: BodyInit | null, headers: Record<string, string> = {}) =>
+const post = (body: RequestInit['body'], headers: Record<string, string> = {}) =>
   new Request('http://local/x', { method: 'POST', body, headers, duplex: 'half' } as RequestInit)
 
 const chunked = (...parts: string[]) =>
