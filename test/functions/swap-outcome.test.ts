@@ -1,3 +1,4 @@
+// Pure: nothing here touches Postgres or the bridge; it sits with the functions for their Workers types.
 import { describe, expect, it } from 'vitest'
 import type { SwapRow } from '../../functions/db/swaps'
 import { interpret, interpretRollback, settlementOf } from '../../functions/swaps/outcome'
