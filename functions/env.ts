@@ -1,4 +1,5 @@
 import * as v from 'valibot'
+import { intText, jsonText } from '../shared/config-primitives'
 import { firstIssue, HttpError } from '../shared/http-error'
 import { DEFAULT_MAX_JSON_DEPTH } from '../shared/json-depth'
 import type { Db } from './db/sql'
@@ -14,30 +15,6 @@ const ApiKeyEntry = v.strictObject({
   scopes: v.pipe(v.array(v.picklist(SCOPES)), v.minLength(1, 'at least one scope')),
 })
 export type ApiKeyEntry = v.InferOutput<typeof ApiKeyEntry>
-
-const jsonText = <T extends v.GenericSchema>(schema: T) =>
-  v.pipe(
-    v.string(),
-    v.rawTransform(({ dataset, addIssue, NEVER }) => {
-      try {
-        return JSON.parse(dataset.value) as unknown
-      } catch {
-        addIssue({ message: 'must be valid JSON' })
-        return NEVER
-      }
-    }),
-    schema,
-  )
-
-const intText = (fallback: number, min: number, max: number) =>
-  v.pipe(
-    v.optional(v.string(), String(fallback)),
-    v.regex(/^\d+$/, 'must be a whole number'),
-    v.transform(Number),
-    v.number(),
-    v.minValue(min),
-    v.maxValue(max),
-  )
 
 // valibot's default message quotes the value (credentials included) into the bad_environment body
 const HttpUrl = v.pipe(v.string(), v.url('must be a URL'), v.regex(/^https?:\/\//, 'must be an http(s) URL'))
