@@ -9,9 +9,9 @@ import { sleep, waitFor } from './support/load'
 import { streamEvents } from './support/stream'
 
 /** How long the link stays half-open. */
-const HALF_OPEN_MS = scaled(4_000, 30_000)
+const HALF_OPEN_MS = scaled(3_000, 30_000)
 const PUBLISH_TIMEOUT_MS = 2_000
-const PING_INTERVAL_MS = 1_000
+const PING_INTERVAL_MS = 500
 const MAX_PINGS_OUT = 2
 const WORKERS = 4
 const BATCH = 2
@@ -111,7 +111,7 @@ const halfOpen = async (scenario: string, shape: () => void) => {
   shape()
   await waitFor(async () => ((await natsState()) === 'connected' ? true : undefined), 'NATS connected')
   const load = publishLoad()
-  await sleep(1_000)
+  await sleep(500)
 
   const blackholedAt = Date.now()
   proxy.blackhole()
@@ -128,7 +128,7 @@ const halfOpen = async (scenario: string, shape: () => void) => {
     'a publish acknowledged after the heal',
     60_000,
   )
-  await sleep(1_000)
+  await sleep(500)
   await load.stop()
 
   const acked = load.answers.filter((a) => a.status === 202).flatMap((a) => a.ids)

@@ -11,7 +11,7 @@ import { sleep, waitFor } from './support/load'
 const HALF_OPEN_MS = scaled(4_000, 30_000)
 const WEBHOOK_TIMEOUT_MS = 500
 /** Enough attempts that nothing is dead-lettered while the link is half-open. */
-const MAX_DELIVER = scaled(50, 200)
+const MAX_DELIVER = 100
 
 let nats: NatsServerHandle
 let bridge: BridgeProcess
@@ -30,7 +30,7 @@ beforeAll(async () => {
       WEBHOOK_TIMEOUT_MS: String(WEBHOOK_TIMEOUT_MS),
       WEBHOOK_ACK_WAIT_MS: '1500',
       WEBHOOK_BACKOFF_INITIAL_MS: '50',
-      WEBHOOK_BACKOFF_MAX_MS: '200',
+      WEBHOOK_BACKOFF_MAX_MS: '500',
     },
   })
   behind = await Receiver.start()
