@@ -1,6 +1,7 @@
 import { HttpError } from '../http-error'
 
-const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json$/i
+/** The media types Hono's json validator reads (one `+` suffix), so an accepted body is never read as `{}`. */
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.-]+\+)?json$/i
 
 export const isJsonContentType = (contentType: string | undefined | null): boolean =>
   JSON_MEDIA_TYPE.test(contentType?.split(';')[0]?.trim() ?? '')

@@ -63,10 +63,12 @@ describe('readJson', () => {
   })
 
   it('refuses another media type with 415 before reading', async () => {
-    expect(await refusal(readJson(post('{}', { 'content-type': 'text/plain' }), 100))).toEqual({
-      status: 415,
-      code: 'unsupported_media_type',
-    })
+    for (const type of ['text/plain', 'application/a+b+json', 'application/jsonx']) {
+      expect(await refusal(readJson(post('{}', { 'content-type': type }), 100))).toEqual({
+        status: 415,
+        code: 'unsupported_media_type',
+      })
+    }
   })
 
   it('refuses an empty or unparseable body with malformed_json', async () => {
