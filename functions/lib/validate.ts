@@ -62,6 +62,7 @@ export const ROUTE_INPUT = Symbol('route input')
 export type RouteInput =
   | { target: 'json'; schema: v.GenericSchema; required: boolean }
   | { target: 'query'; schema: v.GenericSchema & { entries: v.ObjectEntries } }
+  | { target: 'param'; name: string; schema: v.GenericSchema }
 
 const declaring = <H extends MiddlewareHandler<HonoEnv>>(handler: H, input: RouteInput): H =>
   Object.assign(handler, { [ROUTE_INPUT]: input })
@@ -104,4 +105,7 @@ export const queryInput = <S extends v.GenericSchema & { entries: v.ObjectEntrie
 }
 
 /** The `:id` path parameter, a UUID (lower-cased): a bad one is a 400, never a database error. */
-export const idParam = sValidator('param', v.object({ id: v.pipe(Uuid, v.toLowerCase()) }), refuseInvalid)
+export const idParam = declaring(
+  sValidator('param', v.object({ id: v.pipe(Uuid, v.toLowerCase()) }), refuseInvalid),
+  { target: 'param', name: 'id', schema: Uuid },
+)

@@ -10,7 +10,7 @@ export interface RegisteredRoute {
 const key = (method: string, path: string) => `${method.toUpperCase()} ${path}`
 
 /**
- * Completes the operations with the body and query their routes declare through their validators
+ * Completes the operations with the body, query and path parameters their routes declare through their validators
  * (see lib/validate.ts), so the document describes what the app checks. An operation may still
  * name a body itself where its route reads the raw body (webhooks, /internal).
  */
@@ -31,7 +31,11 @@ export const withDeclaredInputs = (
     for (const input of inputs) {
       if (input.target === 'json')
         Object.assign(complete, { body: input.schema, bodyRequired: input.required })
-      else complete.query = input.schema
+      else if (input.target === 'query') complete.query = input.schema
+      else {
+        const description = op.params?.[input.name]?.description ?? input.name
+        complete.params = { ...op.params, [input.name]: { description, schema: input.schema } }
+      }
     }
     return complete
   })

@@ -7,7 +7,7 @@ import { ENTITY_EXAMPLE } from '../../functions/openapi/operations'
 import { EntityView } from '../../functions/openapi/schemas'
 import { CreateEntityBody, DeleteEntityBody } from '../../functions/routes/entities'
 import { documentedRoutes, exampleProblems, registeredRoutes } from '../openapi/coverage'
-import { call, uniqueName } from './support/call'
+import { call, type Json, uniqueName } from './support/call'
 
 const operations = functionsOperations(app.routes)
 const apiOperations = operations.filter((op) => op.path.startsWith('/api/v1/'))
@@ -33,6 +33,8 @@ describe('functions OpenAPI document', () => {
       body: DeleteEntityBody,
       bodyRequired: false,
     })
+    const idParam = (doc.paths as Json)['/api/v1/swaps/{id}'].get.parameters[0]
+    expect(idParam).toMatchObject({ name: 'id', in: 'path', schema: { type: 'string', format: 'uuid' } })
   })
 
   it('has examples that validate against their schemas', () => {
