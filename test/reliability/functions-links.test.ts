@@ -21,6 +21,7 @@ const BLACKHOLE_MS = scaled(4_000, 60_000)
 const PG_OUTAGE_MS = scaled(2_000, 15_000)
 const PG_LOAD_MS = scaled(6_000, 60_000)
 const STORE_FULL_ENTITIES = scaled(80, 1_000)
+const DB_BLACKHOLE_MS = scaled(2_000, 10_000)
 
 let stack: FunctionsStack
 
@@ -367,4 +368,58 @@ describe('JetStream store full: STREAM_MAX_BYTES reached with discard: new', () 
     },
     SOAK ? 600_000 : 120_000,
   )
+})
+
+describe('functions ↔ SQL endpoint blackholed, then cut (fault proxy)', () => {
+  it('requests wait for the heal or get 503 database_unavailable; every 201 has its row and its outbox event', async () => {
+    const prefix = 'db-link'
+    const proxy = stack.proxies.database!
+    const answers: Timed[] = []
+    const burst = (n: number) =>
+      Promise.all(
+        Array.from({ length: n }, async () => {
+          answers.push(await timed(() => api(stack, 'POST', '/api/v1/entities', newEntity(prefix))))
+        }),
+      )
+    proxy.blackhole()
+    const during = burst(8)
+    await sleep(DB_BLACKHOLE_MS)
+    const healedAt = Date.now()
+    proxy.heal()
+    await during
+    proxy.cut()
+    await burst(4)
+    proxy.heal()
+    const recovered = await waitFor(async () => {
+      const a = await timed(() => api(stack, 'POST', '/api/v1/entities', newEntity(prefix)))
+      answers.push(a)
+      return a.status === 201 ? a.endedAt : undefined
+    }, 'the functions to create again')
+    await drain(prefix)
+    const acked = answers.filter((a) => a.status === 201).map((a) => a.id!)
+    const rows = await stack.sql<{ id: string; outbox: number }[]>`
+      select e.id::text as id,
+             (select count(*)::int from outbox o where o.entity_key = e.id::text) as outbox
+        from entities e where e.name like ${`${prefix}-%`}`
+    const committed = new Set(rows.map((r) => r.id))
+    const refusals = answers.filter((a) => a.status !== 201)
+    report({
+      scenario: '17 functions↔SQL endpoint blackholed then cut',
+      sent: answers.length,
+      acked: acked.length,
+      received: committed.size,
+      lost: acked.filter((id) => !committed.has(id)).length,
+      duplicated: 0,
+      recovery_ms: recovered - healedAt,
+      notes: {
+        blackhole_ms: DB_BLACKHOLE_MS,
+        slowest_ms: Math.max(...answers.map((a) => a.ms)),
+        refused: refusals.map((a) => `${a.status}:${a.code}`).join(',') || 'none',
+        committed_unacked: [...committed].filter((id) => !acked.includes(id)).length,
+      },
+    })
+    expect(refusals.filter((a) => a.status !== 503 || a.code !== 'database_unavailable')).toEqual([])
+    expect(acked.filter((id) => !committed.has(id))).toEqual([])
+    expect(rows.filter((r) => r.outbox !== 1)).toEqual([])
+  })
 })
