@@ -61,22 +61,42 @@ export const startFunctions = async (opts: {
   onCronError?: (message: string) => void
 }): Promise<RunningFunctions> => {
   writeFileSync(opts.envFile, toEnvFile(opts.vars), { mode: 0o600 })
-  // the runtime's inspector (for DevTools) only when asked for: wrangler has it report every
-  // outbound fetch, which doubles the latency of a request that calls the database
+  // the runtime's inspector (for DevTools) only when asked for: the CLI always opens it and wrangler
+  // has it report every outbound fetch, which doubles the latency of a request that calls the database
   const inspectorPort = Number(process.env.FUNCTIONS_INSPECTOR_PORT) || undefined
   const proc = launch({
     name: 'functions',
-    command: process.execPath,
-    args: [
-      join(opts.root, 'scripts/lib/stack/wrangler-dev.mjs'),
-      JSON.stringify({
-        ip: '127.0.0.1',
-        port: opts.port,
-        envFile: opts.envFile,
-        persistTo: opts.persistDir,
-        inspectorPort,
-      }),
-    ],
+    ...(inspectorPort
+      ? {
+          command: join(opts.root, 'node_modules/.bin/wrangler'),
+          args: [
+            'dev',
+            '--ip',
+            '127.0.0.1',
+            '--port',
+            String(opts.port),
+            '--inspector-port',
+            String(inspectorPort),
+            '--env-file',
+            opts.envFile,
+            '--persist-to',
+            opts.persistDir,
+            '--test-scheduled',
+            '--show-interactive-dev-session=false',
+          ],
+        }
+      : {
+          command: process.execPath,
+          args: [
+            join(opts.root, 'scripts/lib/stack/wrangler-dev.mjs'),
+            JSON.stringify({
+              ip: '127.0.0.1',
+              port: opts.port,
+              envFile: opts.envFile,
+              persistTo: opts.persistDir,
+            }),
+          ],
+        }),
     cwd: opts.root,
     env: { ...process.env, ...OFFLINE_ENV, FORCE_COLOR: '0', NO_COLOR: '1' },
     logFile: opts.logFile,
