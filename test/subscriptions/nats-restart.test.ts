@@ -14,13 +14,17 @@ let js: JetStreamClient
 
 beforeAll(async () => {
   server = await startNatsServer()
-  bridge = await startInProcessBridge(server.url, {
-    STREAM_STORAGE: 'file',
-    WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-    WEBHOOK_BACKOFF_INITIAL_MIN_MS: '10',
-    NATS_RECONNECT_INITIAL_MS: '100',
-    NATS_RECONNECT_MAX_MS: '500',
-  })
+  bridge = await startInProcessBridge(
+    server.url,
+    {
+      STREAM_STORAGE: 'file',
+      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+      WEBHOOK_BACKOFF_INITIAL_MIN_MS: '10',
+      NATS_RECONNECT_INITIAL_MS: '100',
+      NATS_RECONNECT_MAX_MS: '500',
+    },
+    { waitFor: 'ready' },
+  )
   receiver = await Receiver.start()
   nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 })
   js = nc.jetstream()

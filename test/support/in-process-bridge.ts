@@ -21,6 +21,8 @@ export const NARROW_TOKEN = 'sse-narrow-token-0123456789'
 export const startInProcessBridge = async (
   natsUrl: string,
   env: Record<string, string> = {},
+  /** `ready`: also the subscription registry bound (GET /ready answers 200). */
+  { waitFor = 'stream' }: { waitFor?: 'stream' | 'ready' } = {},
 ): Promise<InProcessBridge> => {
   const fullEnv = {
     NATS_URL: natsUrl,
@@ -36,10 +38,12 @@ export const startInProcessBridge = async (
   const bridge = createBridge(loadConfig({ BRIDGE_PORT: '0', ...fullEnv }), { metrics })
   const { nats, stream } = bridge.deps
   const { port } = await bridge.start()
-  for (let i = 0; i < 400 && !stream.ready; i++) await new Promise((r) => setTimeout(r, 50))
-  if (!stream.ready) {
+  const started = async () =>
+    waitFor === 'ready' ? (await bridge.app.request('/ready')).status === 200 : stream.ready
+  for (let i = 0; i < 400 && !(await started()); i++) await new Promise((r) => setTimeout(r, 50))
+  if (!(await started())) {
     await bridge.stop()
-    throw new Error('stream not ready')
+    throw new Error(`the bridge did not get ${waitFor === 'ready' ? 'ready' : 'its stream'}`)
   }
   return {
     app: bridge.app,
