@@ -7,7 +7,12 @@ import {
   NatsError,
   headers as natsHeaders,
 } from 'nats'
-import { RELAY_TIMEOUT_HEADER, RELAY_TIMEOUT_QUERY } from '../../shared/bridge-contract'
+import {
+  NO_RESPONDERS,
+  RELAY_TIMEOUT,
+  RELAY_TIMEOUT_HEADER,
+  RELAY_TIMEOUT_QUERY,
+} from '../../shared/bridge-contract'
 import { readBodyBytes } from '../../shared/http/read-body'
 import { HttpError } from '../../shared/http-error'
 import { findTooDeep } from '../../shared/json-depth'
@@ -153,11 +158,11 @@ export const requestRoutes = (deps: BridgeDeps) => {
       const code = err instanceof NatsError ? err.code : undefined
       if (code === ErrorCode.NoResponders) {
         done('no_responders')
-        throw new HttpError(503, 'no_responders', `No service is listening on ${subject}`, { subject })
+        throw new HttpError(503, NO_RESPONDERS, `No service is listening on ${subject}`, { subject })
       }
       if (code === ErrorCode.Timeout) {
         done('timeout')
-        throw new HttpError(504, 'timeout', `No reply on ${subject} within ${timeoutMs} ms`, {
+        throw new HttpError(504, RELAY_TIMEOUT, `No reply on ${subject} within ${timeoutMs} ms`, {
           subject,
           timeout_ms: timeoutMs,
         })
