@@ -3,10 +3,10 @@ import { ADMIN_TOKEN, entityRegistered, postEvents } from '../bridge/helpers'
 import { Receiver } from '../subscriptions/receiver'
 import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
 import { type NatsCluster, startNatsCluster } from '../support/nats-server'
-import { report, SOAK, scaled, tally } from './report'
+import { report, SOAK, tally } from './report'
 import { sleep, waitFor } from './support/load'
 
-const EVENTS = scaled(300, 3_000)
+const EVENTS = 3_000
 const PRODUCERS = 2
 
 let cluster: NatsCluster
@@ -14,6 +14,8 @@ let bridge: BridgeProcess
 let receiver: Receiver
 
 beforeAll(async () => {
+  // a 3-node cluster costs its start-up: the scenario runs in the long form only
+  if (!SOAK) return
   cluster = await startNatsCluster(3)
   bridge = await startBridgeProcess({
     natsUrl: cluster.urls,
@@ -110,8 +112,8 @@ const sseReader = (subject: string) => {
   }
 }
 
-describe('a NATS node killed while webhook push and SSE run on an R3 stream', () => {
-  it(
+describe('a NATS node killed while webhook push and SSE run on an R3 stream (npm run test:soak)', () => {
+  it.skipIf(!SOAK)(
     'every event is delivered or dead-lettered, none lost; SSE resumes with Last-Event-ID without a gap',
     async () => {
       await waitFor(async () => {

@@ -17,9 +17,9 @@ import { streamEvents } from './support/stream'
 
 /** The functions' BRIDGE_TIMEOUT_MS in the stack: a response that waited on delivery would take this long. */
 const BRIDGE_TIMEOUT_MS = 4_000
-const BLACKHOLE_MS = scaled(4_000, 60_000)
+const BLACKHOLE_MS = scaled(3_000, 60_000)
 const PG_OUTAGE_MS = scaled(2_000, 15_000)
-const PG_LOAD_MS = scaled(6_000, 60_000)
+const PG_LOAD_MS = scaled(4_500, 60_000)
 const STORE_FULL_ENTITIES = scaled(80, 1_000)
 const DB_BLACKHOLE_MS = scaled(2_000, 10_000)
 
