@@ -3,7 +3,7 @@ import type { LibraryEvent } from '../../shared/events'
 import { subjectFor } from '../../shared/subjects'
 import type { OutboxAware } from '../outbox/dispatch'
 import { withTransaction } from './pool'
-import type { Queryable, Statement } from './sql'
+import type { Db, Queryable, Rows, Statement } from './sql'
 
 /** Events about one entity (its deployments included) share a key and are delivered in insertion order. */
 export const entityKeyOf = (event: LibraryEvent): string | null =>
@@ -29,12 +29,31 @@ const insertRows = (n: number, condition: string, onConflict: string) =>
     order by x.n
    ${onConflict}`
 
+/**
+ * Takes a transaction-scoped advisory lock per entity_key of `events` (in key order, so writers never
+ * deadlock on each other), held until commit. Every writer of outbox rows takes it before its
+ * insert, so the rows of one key get their ids in commit order, and a statement that runs after the
+ * lock sees every older row of its keys: a row lock inside the writing statement is not enough,
+ * because in READ COMMITTED the rest of that statement keeps the snapshot taken before the wait.
+ */
+export const lockEntityKeys = (events: readonly LibraryEvent[]): Statement | undefined => {
+  const keys = [...new Set(events.flatMap((e) => entityKeyOf(e) ?? []))].sort()
+  if (keys.length === 0) return undefined
+  return {
+    text: `select count(pg_advisory_xact_lock(hashtextextended(k.key, 0)))
+             from (select key from unnest($1::text[]) as u(key) order by key) k`,
+    params: [keys],
+  }
+}
+
 /** Inside an interactive transaction (inbound webhooks); everything else writes with `withOutbox`. */
 export const insertEvents = async (
   tx: Queryable & OutboxAware,
   events: readonly LibraryEvent[],
 ): Promise<void> => {
   if (events.length === 0) return
+  const lock = lockEntityKeys(events)
+  if (lock) await tx.query(lock.text, lock.params)
   await tx.query(insertRows(1, 'true', ''), [outboxRows(events)])
   tx.outbox?.recorded(events)
 }
@@ -88,9 +107,24 @@ export const withOutbox = (w: OutboxWrite): Statement => {
 }
 
 /** Runs the write; a connection that reports its outbox writes is told what became ready. */
+const canBatch = (db: Queryable): db is Queryable & Pick<Db, 'batch'> =>
+  typeof (db as Partial<Db>).batch === 'function'
+
+/** The key locks and the write: one call (a batch transaction) on the request's Db. */
+const runLocked = async <R>(db: Queryable, lock: Statement | undefined, statement: Statement) => {
+  if (!lock) return db.query<R>(statement.text, statement.params)
+  if (canBatch(db)) {
+    const [, result] = await db.batch([lock, statement])
+    return result as Rows<R>
+  }
+  await db.query(lock.text, lock.params)
+  return db.query<R>(statement.text, statement.params)
+}
+
 export const runWithOutbox = async <R>(db: Queryable & OutboxAware, w: OutboxWrite): Promise<Written<R>> => {
   const statement = withOutbox(w)
-  const { rows } = await db.query<R & { outbox_ready: string[] }>(statement.text, statement.params)
+  const lock = w.events.length > 0 ? lockEntityKeys(w.events) : undefined
+  const { rows } = await runLocked<R & { outbox_ready: string[] }>(db, lock, statement)
   const ready = rows[0]?.outbox_ready ?? []
   if (rows.length > 0) db.outbox?.recorded(w.events, ready)
   return { rows: rows.map(({ outbox_ready: _, ...row }) => row as R), ready }
