@@ -36,6 +36,8 @@ afterAll(async () => {
 interface Timed {
   status: number
   code?: string
+  /** The start of the answer when it was not a success. */
+  text?: string
   ms: number
   startedAt: number
   endedAt: number
@@ -55,6 +57,7 @@ const timed = async (call: () => ReturnType<typeof api>): Promise<Timed> => {
       startedAt,
       endedAt,
       id: typeof res.body?.id === 'string' ? res.body.id : undefined,
+      text: res.status >= 300 ? `${res.headers.get('content-type')} ${res.text.slice(0, 200)}` : undefined,
     }
   } catch {
     const endedAt = Date.now()
