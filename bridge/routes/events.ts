@@ -4,7 +4,7 @@ import { PublishBody } from '../../shared/bridge-contract'
 import { LibraryEvent } from '../../shared/events'
 import { readJson } from '../../shared/http/read-body'
 import { type FieldIssue, HttpError, issuesToDetails } from '../../shared/http-error'
-import { findTooDeep } from '../../shared/json-depth'
+import { eventFieldDepthLimit, findTooDeep } from '../../shared/json-depth'
 import { subjectFor } from '../../shared/subjects'
 import { authorize } from '../auth/require-token'
 import { type BridgeDeps, maxBodyBytes, retryAfterSeconds } from '../deps'
@@ -54,16 +54,17 @@ export const eventRoutes = (deps: BridgeDeps) => {
     )
 
     // Before the schema and JSON.stringify: both would recurse through a deeply nested value.
+    const fieldLimit = eventFieldDepthLimit(config.maxJsonDepth)
     const tooDeep = items.flatMap((item, index) => {
-      const path = findTooDeep(item, config.maxJsonDepth + 1)
+      const path = findTooDeep(item, fieldLimit + 1)
       return path ? [[...(batch ? ['events', index] : []), path[0]].join('.')] : []
     })
     if (tooDeep.length > 0) {
       throw new HttpError(
         400,
         'json_too_deep',
-        `${tooDeep[0]} nests deeper than ${config.maxJsonDepth} levels`,
-        tooDeep.map((path) => ({ path, message: `nests deeper than ${config.maxJsonDepth} levels` })),
+        `${tooDeep[0]} nests deeper than ${fieldLimit} levels`,
+        tooDeep.map((path) => ({ path, message: `nests deeper than ${fieldLimit} levels` })),
       )
     }
 

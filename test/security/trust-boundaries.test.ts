@@ -465,16 +465,17 @@ describe('JSON depth', () => {
     expect(res.status).toBe(400)
     expect(res.body.error).toMatchObject({
       code: 'json_too_deep',
-      details: [{ path: 'metadata', message: 'nests deeper than 32 levels' }],
+      details: [{ path: 'metadata', message: 'nests deeper than 35 levels' }],
     })
   })
 
-  it('POST /v1/events: 32 levels pass, 33 are refused, in data and in a batch', async () => {
-    expect((await postEventsText(eventWithDeep('metadata', 31, 'legit'))).status).toBe(202)
-    const data = await postEventsText(eventWithDeep('data', 32))
+  // 32 for the input an event carries, plus the 3 levels an event puts around it (data.changes.config.to)
+  it('POST /v1/events: data and metadata nest 35 levels, 36 are refused, in data and in a batch', async () => {
+    expect((await postEventsText(eventWithDeep('metadata', 34, 'legit'))).status).toBe(202)
+    const data = await postEventsText(eventWithDeep('data', 35))
     expect(data.body.error).toMatchObject({ code: 'json_too_deep', details: [{ path: 'data' }] })
     const batch = await postEventsText(
-      `{"events":[${JSON.stringify(entityRegistered())},${eventWithDeep('metadata', 32)}]}`,
+      `{"events":[${JSON.stringify(entityRegistered())},${eventWithDeep('metadata', 35)}]}`,
     )
     expect(batch.status).toBe(400)
     expect(batch.body.error).toMatchObject({
