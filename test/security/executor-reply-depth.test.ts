@@ -105,10 +105,17 @@ describe('an executor reply deeper than MAX_JSON_DEPTH', () => {
       expect(res.status).toBe(502)
       expect(res.body.error.code).toBe('invalid_executor_reply')
       const swapId: string = res.body.error.details.swap_id
-      const rows = await sql<{ event_type: string; delivered: boolean }[]>`
-        select event_type, delivered_at is not null as delivered
-          from outbox where payload->>'swap_id' = ${swapId} order by id`
-      expect(rows.map((r) => ({ ...r }))).toEqual([
+      // post-commit delivery runs after the response: wait for it to settle
+      const outboxRows = async () =>
+        (
+          await sql<{ event_type: string; delivered: boolean }[]>`
+            select event_type, delivered_at is not null as delivered
+              from outbox where payload->>'swap_id' = ${swapId} order by id`
+        ).map((r) => ({ ...r }))
+      await expect
+        .poll(async () => (await outboxRows()).every((r) => r.delivered), { timeout: 15_000 })
+        .toBe(true)
+      expect(await outboxRows()).toEqual([
         { event_type: 'swap.initiated', delivered: true },
         { event_type: 'swap.failed', delivered: true },
       ])
