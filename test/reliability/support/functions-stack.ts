@@ -200,7 +200,8 @@ export const pendingOutbox = async (sql: postgres.Sql, namePrefix?: string) => {
   const [row] = namePrefix
     ? await sql<{ n: number }[]>`
         select count(*)::int as n from outbox
-         where delivered_at is null and payload->>'entity_name' like ${`${namePrefix}-%`}`
+         where delivered_at is null
+           and entity_key in (select id::text from entities where name like ${`${namePrefix}-%`})`
     : await sql<{ n: number }[]>`select count(*)::int as n from outbox where delivered_at is null`
   return row?.n ?? 0
 }
