@@ -2,6 +2,7 @@ import { ErrorCode, NatsError, headers as natsHeaders } from 'nats'
 import type { PublishAck, PublishFailure } from '../../shared/bridge-contract'
 import type { LibraryEvent } from '../../shared/events'
 import { STREAM_NAME } from '../../shared/subjects'
+import { validTraceparent } from '../../shared/trace-context'
 import { errorMessage } from '../error-message'
 import type { BridgeMetrics } from '../metrics'
 import type { NatsConnectionHolder } from './connection'
@@ -17,12 +18,6 @@ export interface EncodedEvent {
 export type PublishResult = ({ ok: true } & PublishAck) | ({ ok: false } & PublishFailure)
 
 export const EVENT_TYPE_HEADER = 'Library-Event-Type'
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/
-
-/** A W3C traceparent, or undefined when the value is not one (it goes onto the wire as a header). */
-export const validTraceparent = (value: unknown): string | undefined =>
-  typeof value === 'string' && TRACEPARENT.test(value) ? value : undefined
-
 const encoder = new TextEncoder()
 const gate = writeGate()
 

@@ -6,10 +6,11 @@ import { readJson } from '../../shared/http/read-body'
 import { type FieldIssue, HttpError, issuesToDetails } from '../../shared/http-error'
 import { eventFieldDepthLimit, findTooDeep } from '../../shared/json-depth'
 import { subjectFor } from '../../shared/subjects'
+import { validTraceparent } from '../../shared/trace-context'
 import { authorize } from '../auth/require-token'
 import { type BridgeDeps, maxBodyBytes, retryAfterSeconds } from '../deps'
 import { bodyReadByRoute } from '../http/validate'
-import { type EncodedEvent, encodeEvent, publishEvents, validTraceparent } from '../nats/publisher'
+import { type EncodedEvent, encodeEvent, publishEvents } from '../nats/publisher'
 import type { BridgeEnv } from '../types'
 
 /** Room for the headers (Nats-Msg-Id, type, traceparent…) that travel with each event. */

@@ -1,0 +1,46 @@
+/**
+ * W3C Trace Context (https://www.w3.org/TR/trace-context/): the `traceparent` and `tracestate`
+ * values that travel with a request, an event's metadata, a NATS header and a webhook delivery.
+ * A value that is not valid is dropped, never repaired: a receiver then starts a new trace.
+ */
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
+const ALL_ZEROS = /^0+$/
+/** A list of at most 32 `key=value` members, 512 characters in all (the spec's limits). */
+const TRACESTATE_MAX_LENGTH = 512
+const TRACESTATE_MAX_MEMBERS = 32
+const TRACESTATE_MEMBER =
+  /^[a-z0-9][a-z0-9_\-*/@]{0,255}=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/
+
+export interface TraceContext {
+  traceparent: string
+  tracestate?: string
+}
+
+/** A W3C traceparent, or undefined when the value is not one. */
+export const validTraceparent = (value: unknown): string | undefined => {
+  if (typeof value !== 'string') return undefined
+  const parts = TRACEPARENT.exec(value)
+  if (!parts) return undefined
+  const [, version = '', traceId = '', parentId = ''] = parts
+  if (version === 'ff' || ALL_ZEROS.test(traceId) || ALL_ZEROS.test(parentId)) return undefined
+  return value
+}
+
+/** A W3C tracestate, or undefined when the value is not one (it is then dropped, as the spec allows). */
+export const validTracestate = (value: unknown): string | undefined => {
+  if (typeof value !== 'string' || value.length === 0 || value.length > TRACESTATE_MAX_LENGTH)
+    return undefined
+  const members = value.split(',').map((member) => member.trim())
+  if (members.length > TRACESTATE_MAX_MEMBERS) return undefined
+  return members.every((member) => member === '' || TRACESTATE_MEMBER.test(member)) ? value : undefined
+}
+
+/** The trace context carried by a set of headers, or undefined without a valid traceparent. */
+export const traceContextFrom = (
+  header: (name: string) => string | null | undefined,
+): TraceContext | undefined => {
+  const traceparent = validTraceparent(header('traceparent'))
+  if (!traceparent) return undefined
+  const tracestate = validTracestate(header('tracestate'))
+  return tracestate ? { traceparent, tracestate } : { traceparent }
+}
