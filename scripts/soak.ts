@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { readReport, summaryTable } from '../test/reliability/report'
+import { readReport, summaryTable } from '../test/reliability/support/report'
 
 const file = join(tmpdir(), `reliability-soak-${process.pid}.jsonl`)
 const result = spawnSync(

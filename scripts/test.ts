@@ -30,7 +30,7 @@ const requirements = [
   nodeRequirement(engines ?? '>=20.3.0'),
   natsServerRequirement,
   postgresRequirement,
-  ...(runIncludes(vitestArgs, 'test/console/console.test.ts') ? [chromiumRequirement] : []),
+  ...(runIncludes(vitestArgs, 'test/bridge/console/console.test.ts') ? [chromiumRequirement] : []),
 ]
 
 const summary = (checked: Checked[]) =>

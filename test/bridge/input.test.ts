@@ -2,7 +2,13 @@ import type { NatsConnection } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BRIDGE_TEST_TOKENS, type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { ADMIN_TOKEN, entityRegistered, healthDegraded, natsClient, startWiretap } from './helpers'
+import {
+  ADMIN_TOKEN,
+  entityRegistered,
+  healthDegraded,
+  natsClient,
+  startWiretap,
+} from './support/bridge-client'
 
 const NARROW_TOKEN = 'narrow-token-0123456789abcdef'
 const NONE_TOKEN = BRIDGE_TEST_TOKENS.none.token

@@ -8,7 +8,7 @@ import { type Bridge, createBridge } from '../../bridge/bridge'
 import { loadConfig } from '../../bridge/config'
 import { createMetrics } from '../../bridge/metrics'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { ADMIN_TOKEN, jsonHeaders } from './helpers'
+import { ADMIN_TOKEN, jsonHeaders } from './support/bridge-client'
 
 const FORWARD_TOKEN = 'forward-token-0123456789'
 

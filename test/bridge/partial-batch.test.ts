@@ -10,7 +10,7 @@ import {
   type PublishResponse,
   postEvents,
   readStream,
-} from './helpers'
+} from './support/bridge-client'
 
 let nats: NatsServerHandle
 let nc: NatsConnection

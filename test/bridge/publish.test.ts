@@ -12,7 +12,7 @@ import {
   type PublishResponse,
   postEvents,
   readStream,
-} from './helpers'
+} from './support/bridge-client'
 
 let nats: NatsServerHandle
 let bridge: BridgeProcess

@@ -2,7 +2,7 @@ import { headers, type NatsConnection } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { bearer, natsClient } from './helpers'
+import { bearer, natsClient } from './support/bridge-client'
 
 let nats: NatsServerHandle
 let bridge: BridgeProcess

@@ -4,7 +4,13 @@ import { freePort as getFreePort } from '../../scripts/lib/stack/ports'
 import { STREAM_NAME } from '../../shared/subjects'
 import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { entityRegistered, natsClient, type PublishResponse, postEvents, readStream } from './helpers'
+import {
+  entityRegistered,
+  natsClient,
+  type PublishResponse,
+  postEvents,
+  readStream,
+} from './support/bridge-client'
 
 const PUBLISH_TIMEOUT_MS = 1_500
 

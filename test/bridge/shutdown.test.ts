@@ -4,10 +4,16 @@ import type { NatsConnection } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventsConsumerName } from '../../bridge/subscriptions/store'
 import { STREAM_NAME } from '../../shared/subjects'
-import { apiClient, eventually, makeEvent } from '../subscriptions/support'
 import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { ADMIN_TOKEN, healthDegraded, natsClient, type PublishResponse, readStream } from './helpers'
+import {
+  ADMIN_TOKEN,
+  healthDegraded,
+  natsClient,
+  type PublishResponse,
+  readStream,
+} from './support/bridge-client'
+import { apiClient, eventually, makeEvent } from './support/subscriptions'
 
 let nats: NatsServerHandle
 let nc: NatsConnection

@@ -6,7 +6,7 @@ import { functionsDocument, functionsOperations } from '../../functions/openapi/
 import { ENTITY_EXAMPLE } from '../../functions/openapi/operations'
 import { EntityView } from '../../functions/openapi/schemas'
 import { CreateEntityBody, DeleteEntityBody } from '../../functions/routes/entities'
-import { documentedRoutes, exampleProblems, registeredRoutes } from '../openapi/coverage'
+import { documentedRoutes, exampleProblems, registeredRoutes } from '../support/openapi-coverage'
 import { call, type Json, uniqueName } from './support/call'
 
 const operations = functionsOperations(app.routes)

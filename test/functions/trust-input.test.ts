@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { call, uniqueName } from './support/call'
 import { query } from './support/database'
-import { healthPayload, sendWebhook } from './webhook-fixtures'
+import { healthPayload, sendWebhook } from './support/webhooks'
 
 /** `{"a": {"a": … 1}}` nesting `levels` levels, built as text (JSON.stringify would recurse). */
 const nested = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { call, uniqueName } from './support/call'
 import { messageAt } from './support/stream'
-import { newWebhookId, outboxEventsWhere, receiptCount, sendWebhook } from './webhook-fixtures'
+import { newWebhookId, outboxEventsWhere, receiptCount, sendWebhook } from './support/webhooks'
 
 const deploymentWebhook = (type: string, data: Record<string, unknown>) => ({
   type,

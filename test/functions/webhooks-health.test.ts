@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { call, uniqueName } from './support/call'
 import { messageAt } from './support/stream'
-import { healthPayload, outboxEventsForComponent, sendWebhook } from './webhook-fixtures'
+import { healthPayload, outboxEventsForComponent, sendWebhook } from './support/webhooks'
 
 interface Detailed {
   status: string

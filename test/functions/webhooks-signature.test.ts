@@ -10,7 +10,7 @@ import {
   receiptCount,
   SECRETS,
   sendWebhook,
-} from './webhook-fixtures'
+} from './support/webhooks'
 
 const SUBJECT = 'library.performance.threshold_exceeded'
 

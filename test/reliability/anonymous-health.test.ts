@@ -1,7 +1,7 @@
 import type postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { report } from './report'
 import { api, type FunctionsStack, startFunctionsStack } from './support/functions-stack'
+import { report } from './support/report'
 
 const FLOOD = 300
 

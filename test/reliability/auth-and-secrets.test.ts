@@ -3,11 +3,11 @@ import type { AddressInfo } from 'node:net'
 import { connect, type NatsConnection } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { subjectMatches } from '../../shared/subject-validation'
-import { entityRegistered, healthDegraded, startWiretap } from '../bridge/helpers'
+import { entityRegistered, healthDegraded, startWiretap } from '../bridge/support/bridge-client'
 import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { report } from './report'
 import { waitFor } from './support/load'
+import { report } from './support/report'
 
 const TOKENS = {
   admin: { token: 'auth-admin-token-5b9c1e7d3f', publish: ['>'], request: ['>'], subscribe: ['>'] },

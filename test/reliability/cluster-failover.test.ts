@@ -1,11 +1,11 @@
 import { connect } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { STREAM_NAME } from '../../shared/subjects'
-import { entityRegistered, postEvents } from '../bridge/helpers'
+import { entityRegistered, postEvents } from '../bridge/support/bridge-client'
 import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
 import { type NatsCluster, startNatsCluster } from '../support/nats-server'
-import { report, SOAK, scaled, tally } from './report'
 import { sleep, waitFor } from './support/load'
+import { report, SOAK, scaled, tally } from './support/report'
 import { streamEvents } from './support/stream'
 
 const KILLS = scaled(3, 10)

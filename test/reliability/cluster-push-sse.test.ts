@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN_TOKEN, entityRegistered, postEvents } from '../bridge/helpers'
-import { Receiver } from '../subscriptions/receiver'
+import { ADMIN_TOKEN, entityRegistered, postEvents } from '../bridge/support/bridge-client'
+import { Receiver } from '../bridge/support/receiver'
 import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
 import { type NatsCluster, startNatsCluster } from '../support/nats-server'
-import { report, SOAK, tally } from './report'
 import { sleep, waitFor } from './support/load'
+import { report, SOAK, tally } from './support/report'
 
 const EVENTS = 3_000
 const PRODUCERS = 2

@@ -3,8 +3,7 @@ import { connect } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { subjectMatches } from '../../shared/subject-validation'
 import { webhookHeaders } from '../../shared/webhook-signing'
-import { startWiretap } from '../bridge/helpers'
-import { report, SOAK, scaled, tally } from './report'
+import { startWiretap } from '../bridge/support/bridge-client'
 import {
   api,
   type FunctionsStack,
@@ -16,6 +15,7 @@ import {
 } from './support/functions-stack'
 import { anyText, contentTypes, hostileBody, hostileJsonText, mutated, noHang } from './support/hostile'
 import { runLoad, sleep, waitFor, waitForOk } from './support/load'
+import { report, SOAK, scaled, tally } from './support/report'
 import { streamEvents } from './support/stream'
 
 const ENTITIES = scaled(2_000, 10_000)

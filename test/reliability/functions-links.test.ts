@@ -1,8 +1,7 @@
 import { connect, DiscardPolicy } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { STREAM_NAME } from '../../shared/subjects'
-import { entityRegistered } from '../bridge/helpers'
-import { report, SOAK, scaled, tally } from './report'
+import { entityRegistered } from '../bridge/support/bridge-client'
 import {
   api,
   type FunctionsStack,
@@ -13,6 +12,7 @@ import {
   startFunctionsStack,
 } from './support/functions-stack'
 import { sleep, waitFor } from './support/load'
+import { report, SOAK, scaled, tally } from './support/report'
 import { streamEvents } from './support/stream'
 
 /** The functions' BRIDGE_TIMEOUT_MS in the stack: a response that waited on delivery would take this long. */

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { readReport, summaryTable } from './report'
+import { readReport, summaryTable } from './support/report'
 
 /** One report file per run; the table of every scenario's figures is printed when the run ends. */
 export default function setup() {

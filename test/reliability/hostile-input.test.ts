@@ -2,11 +2,11 @@ import fc from 'fast-check'
 import { connect, type NatsConnection, type Subscription } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { subjectMatches } from '../../shared/subject-validation'
-import { entityRegistered, healthDegraded, startWiretap } from '../bridge/helpers'
+import { entityRegistered, healthDegraded, startWiretap } from '../bridge/support/bridge-client'
 import { type InProcessBridge, startInProcessBridge } from '../support/in-process-bridge'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { report, SOAK, scaled } from './report'
 import { anyText, contentTypes, hostileBody, mutated, noHang } from './support/hostile'
+import { report, SOAK, scaled } from './support/report'
 
 const RUNS = scaled(1_000, 10_000)
 const TOKEN = 'hostile-narrow-token-0123456789'

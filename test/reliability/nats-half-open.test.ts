@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LibraryEvent } from '../../shared/events'
-import { entityRegistered, jsonHeaders } from '../bridge/helpers'
+import { entityRegistered, jsonHeaders } from '../bridge/support/bridge-client'
 import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
 import { type FaultProxy, startFaultProxy, targetOf } from '../support/fault-proxy'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { report, SOAK, scaled, tally } from './report'
 import { sleep, waitFor } from './support/load'
+import { report, SOAK, scaled, tally } from './support/report'
 import { streamEvents } from './support/stream'
 
 /** How long the link stays half-open. */

@@ -1,10 +1,10 @@
 import { Agent, request as httpRequest } from 'node:http'
 import { connect, type NatsConnection } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN_TOKEN, entityRegistered } from '../bridge/helpers'
+import { ADMIN_TOKEN, entityRegistered } from '../bridge/support/bridge-client'
 import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { report } from './report'
+import { report } from './support/report'
 import { streamEvents } from './support/stream'
 
 const LIMIT = 1_048_576

@@ -3,12 +3,12 @@ import { createServer, type Server } from 'node:http'
 import { type AddressInfo, type Socket, connect as tcpConnect } from 'node:net'
 import { connect, type NatsConnection } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN_TOKEN, healthDegraded, postEvents } from '../bridge/helpers'
+import { ADMIN_TOKEN, healthDegraded, postEvents } from '../bridge/support/bridge-client'
 import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
 import { metricValue } from '../support/in-process-bridge'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { report, scaled } from './report'
 import { sleep, waitFor } from './support/load'
+import { report, scaled } from './support/report'
 
 const CLIENTS = 100
 const STALLED = 10

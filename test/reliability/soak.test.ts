@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs'
 import { connect } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { STREAM_NAME } from '../../shared/subjects'
-import { entityRegistered, type PublishResponse, postEvents } from '../bridge/helpers'
+import { entityRegistered, type PublishResponse, postEvents } from '../bridge/support/bridge-client'
 import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { report, SOAK, scaled } from './report'
 import { sleep } from './support/load'
+import { report, SOAK, scaled } from './support/report'
 
 const DURATION_MS = scaled(8_000, 5 * 60_000)
 const SAMPLE_MS = scaled(250, 2_000)

@@ -5,10 +5,10 @@ import { join } from 'node:path'
 import { connect, type NatsConnection } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LibraryEvent } from '../../shared/events'
-import { healthDegraded, postEvents } from '../bridge/helpers'
+import { healthDegraded, postEvents } from '../bridge/support/bridge-client'
 import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { report, tally } from './report'
+import { report, tally } from './support/report'
 import { streamEvents } from './support/stream'
 
 /** The JetStream store: nats-server takes about 3/4 of it as its file storage limit. */

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LibraryEvent } from '../../shared/events'
-import { ADMIN_TOKEN, healthDegraded, postEvents } from '../bridge/helpers'
-import { Receiver } from '../subscriptions/receiver'
+import { ADMIN_TOKEN, healthDegraded, postEvents } from '../bridge/support/bridge-client'
+import { Receiver } from '../bridge/support/receiver'
 import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy'
 import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { report, scaled } from './report'
 import { sleep, waitFor } from './support/load'
+import { report, scaled } from './support/report'
 
 const HALF_OPEN_MS = scaled(4_000, 30_000)
 const WEBHOOK_TIMEOUT_MS = 500

@@ -39,21 +39,21 @@ describe('Node version check', () => {
 })
 
 describe('which tests a vitest command line runs', () => {
-  const console = 'test/console/console.test.ts'
+  const console = 'test/bridge/console/console.test.ts'
   it('is the whole suite without file filters', () => {
     expect(runIncludes([], console)).toBe(true)
     expect(runIncludes(['--reporter', 'verbose'], console)).toBe(true)
   })
   it('follows file filters the way vitest matches them (substring of the path)', () => {
     expect(runIncludes(['test/bridge/publish.test.ts'], console)).toBe(false)
-    expect(runIncludes(['test/console'], console)).toBe(true)
-    expect(runIncludes(['./test/console/console.test.ts'], console)).toBe(true)
+    expect(runIncludes(['test/bridge/console'], console)).toBe(true)
+    expect(runIncludes(['./test/bridge/console/console.test.ts'], console)).toBe(true)
     expect(runIncludes(['console'], console)).toBe(true)
     expect(runIncludes(['publish', 'console.test'], console)).toBe(true)
   })
   it('does not take an option value for a file filter', () => {
-    expect(runIncludes(['-t', 'console', 'test/bridge'], console)).toBe(false)
-    expect(runIncludes(['--reporter=verbose', 'test/bridge'], console)).toBe(false)
+    expect(runIncludes(['-t', 'console', 'test/shared'], console)).toBe(false)
+    expect(runIncludes(['--reporter=verbose', 'test/shared'], console)).toBe(false)
   })
   it('leaves out files of other projects', () => {
     expect(runIncludes(['--project', 'workers'], console)).toBe(false)

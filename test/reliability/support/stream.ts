@@ -1,6 +1,6 @@
 import { connect } from 'nats'
 import type { LibraryEvent } from '../../../shared/events'
-import { readStream } from '../../bridge/helpers'
+import { readStream } from '../../bridge/support/bridge-client'
 
 /** Every event in LIBRARY_EVENTS, decoded, with its Nats-Msg-Id. */
 export const streamEvents = async (servers: string | string[]) => {

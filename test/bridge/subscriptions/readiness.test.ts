@@ -1,10 +1,10 @@
 import { connect, type JetStreamManager, type NatsConnection, StorageType } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { REGISTRY_BUCKET } from '../../bridge/subscriptions/store'
-import { type InProcessBridge, startInProcessBridge } from '../support/in-process-bridge'
-import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { Receiver } from './receiver'
-import { apiClient, eventually } from './support'
+import { REGISTRY_BUCKET } from '../../../bridge/subscriptions/store'
+import { type InProcessBridge, startInProcessBridge } from '../../support/in-process-bridge'
+import { type NatsServerHandle, startNatsServer } from '../../support/nats-server'
+import { Receiver } from '../support/receiver'
+import { apiClient, eventually } from '../support/subscriptions'
 
 /** Holds the registry bucket's subjects, so the bridge cannot create the bucket until it is gone. */
 const BLOCKER = 'REGISTRY_BLOCKER'

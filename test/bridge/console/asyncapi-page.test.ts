@@ -2,9 +2,9 @@ import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { asyncApiRoutes } from '../../bridge/asyncapi/routes'
-import document from '../../schemas/asyncapi.json' with { type: 'json' }
-import { launchChromium } from './chromium'
+import { asyncApiRoutes } from '../../../bridge/asyncapi/routes'
+import document from '../../../schemas/asyncapi.json' with { type: 'json' }
+import { launchChromium } from './support/chromium'
 
 let server: ReturnType<typeof serve>
 let base: string

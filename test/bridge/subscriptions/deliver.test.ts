@@ -1,8 +1,8 @@
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { deliver } from '../../bridge/subscriptions/deliver'
-import { parseAllowlist, type ResolveAll } from '../../bridge/subscriptions/ssrf-guard'
-import { Receiver } from './receiver'
+import { deliver } from '../../../bridge/subscriptions/deliver'
+import { parseAllowlist, type ResolveAll } from '../../../bridge/subscriptions/ssrf-guard'
+import { Receiver } from '../support/receiver'
 
 let receiver: Receiver
 

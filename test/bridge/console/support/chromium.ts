@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { type Browser, chromium } from 'playwright-core'
-import { chromiumPath } from '../../scripts/lib/prerequisites'
+import { chromiumPath } from '../../../../scripts/lib/prerequisites'
 
 export const CHROMIUM_PATH = chromiumPath()
 

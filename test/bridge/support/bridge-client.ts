@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { connect, type Msg, type MsgHdrs, type NatsConnection } from 'nats'
-import { createEvent, type LibraryEvent } from '../../shared/events'
-import { STREAM_NAME } from '../../shared/subjects'
+import { createEvent, type LibraryEvent } from '../../../shared/events'
+import { STREAM_NAME } from '../../../shared/subjects'
 
 export const ADMIN_TOKEN = 'admin-token-0123456789abcdef'
 
@@ -21,7 +21,7 @@ export const entityRegistered = (name = `strategy-${randomUUID().slice(0, 8)}`):
 export const healthDegraded = (): LibraryEvent =>
   createEvent({ event_type: 'health.degraded', data: { component: 'bridge-test', status: 'degraded' } })
 
-export type { PublishAccepted as PublishResponse } from '../../shared/bridge-contract'
+export type { PublishAccepted as PublishResponse } from '../../../shared/bridge-contract'
 
 export const postEvents = async (
   baseUrl: string,

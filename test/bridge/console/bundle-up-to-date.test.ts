@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { consoleScript } from '../../bridge/console/app.bundle'
-import { CONSOLE_BUNDLE, consoleBundleModule } from '../../scripts/lib/console-bundle'
+import { consoleScript } from '../../../bridge/console/app.bundle'
+import { CONSOLE_BUNDLE, consoleBundleModule } from '../../../scripts/lib/console-bundle'
 
-const ROOT = join(import.meta.dirname, '../..')
+const ROOT = join(import.meta.dirname, '../../..')
 
 describe('console bundle', () => {
   it(`${CONSOLE_BUNDLE} is what npm run build:console makes of the client sources`, async () => {

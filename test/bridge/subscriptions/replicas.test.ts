@@ -1,10 +1,10 @@
 import { connect, type JetStreamClient, type NatsConnection } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BRIDGE_TEST_TOKENS, type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
-import { metricValue } from '../support/in-process-bridge'
-import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { Receiver } from './receiver'
-import { apiClient, eventually, publishEvents, sleep } from './support'
+import { BRIDGE_TEST_TOKENS, type BridgeProcess, startBridgeProcess } from '../../support/bridge-process'
+import { metricValue } from '../../support/in-process-bridge'
+import { type NatsServerHandle, startNatsServer } from '../../support/nats-server'
+import { Receiver } from '../support/receiver'
+import { apiClient, eventually, publishEvents, sleep } from '../support/subscriptions'
 
 const MAX_IN_FLIGHT = 16
 

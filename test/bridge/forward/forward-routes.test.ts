@@ -4,9 +4,9 @@ import { connect, headers, type NatsConnection, ServiceError } from 'nats'
 import { pino } from 'pino'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../bridge/config'
-import { createForwarder, type Forwarder } from '../../bridge/forward/forwarder'
-import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
+import { loadConfig } from '../../../bridge/config'
+import { createForwarder, type Forwarder } from '../../../bridge/forward/forwarder'
+import { type NatsServerHandle, startNatsServer } from '../../support/nats-server'
 
 interface Hit {
   path: string

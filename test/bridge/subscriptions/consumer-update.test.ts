@@ -1,7 +1,7 @@
 import { AckPolicy, connect, type JetStreamManager, type NatsConnection, nanos, StorageType } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '../../bridge/config'
-import type { SubscriptionRecord } from '../../bridge/subscriptions/schema'
+import { loadConfig } from '../../../bridge/config'
+import type { SubscriptionRecord } from '../../../bridge/subscriptions/schema'
 import {
   DEAD_LETTER_STREAM,
   ensureConsumer,
@@ -10,10 +10,10 @@ import {
   eventsConsumerName,
   REPLAY_STREAM,
   replayConsumerName,
-} from '../../bridge/subscriptions/store'
-import { STREAM_NAME } from '../../shared/subjects'
-import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { publishEvents } from './support'
+} from '../../../bridge/subscriptions/store'
+import { STREAM_NAME } from '../../../shared/subjects'
+import { type NatsServerHandle, startNatsServer } from '../../support/nats-server'
+import { publishEvents } from '../support/subscriptions'
 
 let server: NatsServerHandle
 let nc: NatsConnection

@@ -1,16 +1,16 @@
 import { connect, type JetStreamClient, type NatsConnection } from 'nats'
 import * as v from 'valibot'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { CreatedSubscription, SubscriptionDetails, SubscriptionList } from '../../shared/bridge-contract'
+import { CreatedSubscription, SubscriptionDetails, SubscriptionList } from '../../../shared/bridge-contract'
 import {
   type InProcessBridge,
   metricValue,
   NARROW_TOKEN,
   startInProcessBridge,
-} from '../support/in-process-bridge'
-import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { Receiver } from './receiver'
-import { type Api, apiClient, eventually, publishEvents } from './support'
+} from '../../support/in-process-bridge'
+import { type NatsServerHandle, startNatsServer } from '../../support/nats-server'
+import { Receiver } from '../support/receiver'
+import { type Api, apiClient, eventually, publishEvents } from '../support/subscriptions'
 
 let server: NatsServerHandle
 let bridge: InProcessBridge

@@ -1,7 +1,7 @@
-import { generateWebhookSecret, webhookHeaders } from '../../shared/webhook-signing'
-import { type CallResult, call } from './support/call'
-import { query } from './support/database'
-import { readStream, type StreamMessage } from './support/stream'
+import { generateWebhookSecret, webhookHeaders } from '../../../shared/webhook-signing'
+import { type CallResult, call } from './call'
+import { query } from './database'
+import { readStream, type StreamMessage } from './stream'
 
 export const SECRETS = {
   main: generateWebhookSecret(),

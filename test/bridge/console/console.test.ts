@@ -5,14 +5,14 @@ import { join } from 'node:path'
 import { connect, type NatsConnection } from 'nats'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { apiKeysVar, type RunningFunctions, startFunctions } from '../../scripts/lib/stack/functions'
-import { freePort as getFreePort } from '../../scripts/lib/stack/ports'
-import { createEvent } from '../../shared/events'
-import { subjectFor } from '../../shared/subjects'
-import { startStackForTests, type TestStack } from '../support/stack'
-import { launchChromium } from './chromium'
+import { apiKeysVar, type RunningFunctions, startFunctions } from '../../../scripts/lib/stack/functions'
+import { freePort as getFreePort } from '../../../scripts/lib/stack/ports'
+import { createEvent } from '../../../shared/events'
+import { subjectFor } from '../../../shared/subjects'
+import { startStackForTests, type TestStack } from '../../support/stack'
+import { launchChromium } from './support/chromium'
 
-const ROOT = join(import.meta.dirname, '../..')
+const ROOT = join(import.meta.dirname, '../../..')
 const OUTPUT_DIR = join(ROOT, 'test-output')
 const API_KEY = 'console-test-api-key-0123456789'
 const WAIT_MS = 30_000

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { coarseReason, publicLastError } from '../../bridge/subscriptions/coarse-error'
+import { coarseReason, publicLastError } from '../../../bridge/subscriptions/coarse-error'
 
 const stored = (message: string, status: number | null) => ({
   last_error: { message, status, event_id: 'e1', at: '2026-01-01T00:00:00.000Z', attempt: 2 },

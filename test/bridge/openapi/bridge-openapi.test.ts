@@ -1,21 +1,21 @@
 import SwaggerParser from '@apidevtools/swagger-parser'
 import * as v from 'valibot'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createBridge } from '../../bridge/bridge'
-import { loadConfig } from '../../bridge/config'
-import { createMetrics } from '../../bridge/metrics'
-import { bridgeDocument, bridgeOperations } from '../../bridge/openapi/document'
-import { BRIDGE_OPERATIONS } from '../../bridge/openapi/operations'
+import { createBridge } from '../../../bridge/bridge'
+import { loadConfig } from '../../../bridge/config'
+import { createMetrics } from '../../../bridge/metrics'
+import { bridgeDocument, bridgeOperations } from '../../../bridge/openapi/document'
+import { BRIDGE_OPERATIONS } from '../../../bridge/openapi/operations'
 import {
   CreateSubscription,
   PublishAccepted,
   PublishBody,
   SubscribeQuery,
-} from '../../shared/bridge-contract'
-import { jsonSchema } from '../../shared/openapi/document'
-import { type InProcessBridge, startInProcessBridge } from '../support/in-process-bridge'
-import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { documentedRoutes, exampleProblems, registeredRoutes } from './coverage'
+} from '../../../shared/bridge-contract'
+import { jsonSchema } from '../../../shared/openapi/document'
+import { type InProcessBridge, startInProcessBridge } from '../../support/in-process-bridge'
+import { type NatsServerHandle, startNatsServer } from '../../support/nats-server'
+import { documentedRoutes, exampleProblems, registeredRoutes } from '../../support/openapi-coverage'
 
 /** The app as main.ts builds it, never started: enough to list its routes and serve the reference. */
 const offlineApp = () => {

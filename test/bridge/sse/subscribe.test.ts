@@ -6,9 +6,9 @@ import {
   metricValue,
   NARROW_TOKEN,
   startInProcessBridge,
-} from '../support/in-process-bridge'
-import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { SseTestClient } from './sse-client'
+} from '../../support/in-process-bridge'
+import { type NatsServerHandle, startNatsServer } from '../../support/nats-server'
+import { SseTestClient } from '../support/sse-client'
 
 let server: NatsServerHandle
 let bridge: InProcessBridge

@@ -1,10 +1,10 @@
 import { connect, type JetStreamClient, type NatsConnection } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { SseTestClient } from '../sse/sse-client'
-import { type InProcessBridge, startInProcessBridge } from '../support/in-process-bridge'
-import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { Receiver } from './receiver'
-import { apiClient, eventually, publishEvents } from './support'
+import { type InProcessBridge, startInProcessBridge } from '../../support/in-process-bridge'
+import { type NatsServerHandle, startNatsServer } from '../../support/nats-server'
+import { Receiver } from '../support/receiver'
+import { SseTestClient } from '../support/sse-client'
+import { apiClient, eventually, publishEvents } from '../support/subscriptions'
 
 let server: NatsServerHandle
 let bridge: InProcessBridge

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { deliver } from '../../bridge/subscriptions/deliver'
+import { deliver } from '../../../bridge/subscriptions/deliver'
 import {
   checkUrl,
   parseAllowlist,
   parsePorts,
   type ResolveAll,
   restrictedRange,
-} from '../../bridge/subscriptions/ssrf-guard'
-import { Receiver } from './receiver'
+} from '../../../bridge/subscriptions/ssrf-guard'
+import { Receiver } from '../support/receiver'
 
 let receiver: Receiver
 
