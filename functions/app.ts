@@ -8,6 +8,7 @@ import { log } from './log'
 import { requireApiKey } from './middleware/api-key'
 import { requireConfig } from './middleware/config'
 import { database } from './middleware/database'
+import { traceContext } from './middleware/trace-context'
 import { functionsOpenApiRoutes } from './openapi/routes'
 import { deploymentRoutes } from './routes/deployments'
 import { entityRoutes } from './routes/entities'
@@ -80,7 +81,7 @@ export const createApp = () => {
 
   let registered: Hono['routes'] = []
   const app = new Hono<HonoEnv>()
-    .use(requestIdentity, normalizeThrown)
+    .use(requestIdentity, traceContext(), normalizeThrown)
     .route('/health', healthRoutes)
     .route(
       '/',

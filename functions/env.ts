@@ -2,6 +2,7 @@ import * as v from 'valibot'
 import { intText, jsonText } from '../shared/config-primitives'
 import { firstIssue, HttpError } from '../shared/http-error'
 import { DEFAULT_MAX_JSON_DEPTH } from '../shared/json-depth'
+import type { TraceContext } from '../shared/trace-context'
 import type { Db } from './db/sql'
 import type { OutboxAware } from './outbox/dispatch'
 import { WebhookSourcesBinding } from './webhooks/sources'
@@ -53,6 +54,8 @@ export type Variables = {
   /** Its outbox writes are delivered after the response (see outbox/dispatch.ts). */
   db: Db & OutboxAware
   actor: string
+  /** The caller's W3C trace context; undefined without a valid `traceparent`. */
+  trace: TraceContext | undefined
   /** The raw body of an /internal request, read once within its size limit by the forward-token check. */
   forwardedBody: string
 }

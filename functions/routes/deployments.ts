@@ -6,6 +6,7 @@ import { DEPLOYMENT_STATUSES } from '../domain/deployment-state'
 import type { HonoEnv } from '../env'
 import { CursorParam, encodeCursor, LimitParam } from '../lib/request-input'
 import { idParam, jsonBody, optionalJsonBody, queryInput } from '../lib/validate'
+import { actionContext } from '../services/context'
 import {
   deploymentNotFound,
   deploymentView,
@@ -46,10 +47,7 @@ const transition = async (
   action: keyof typeof ACTION_BODIES,
   details: TransitionDetails,
 ) => {
-  const { value } = await transitionDeployment(c.var.db, id, action, details, {
-    actor: c.var.actor,
-    requestId: c.var.requestId,
-  })
+  const { value } = await transitionDeployment(c.var.db, id, action, details, actionContext(c))
   return c.json(deploymentView(value))
 }
 
@@ -59,7 +57,7 @@ export const deploymentRoutes = new Hono<HonoEnv>()
     const { value } = await startDeployment(
       c.var.db,
       { ...body, entity_id: body.entity_id.toLowerCase() },
-      { actor: c.var.actor, requestId: c.var.requestId },
+      actionContext(c),
     )
     return c.json(deploymentView(value), 201, { location: `/api/v1/deployments/${value.id}` })
   })

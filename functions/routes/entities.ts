@@ -6,6 +6,7 @@ import { ENTITY_STATUSES, SETTABLE_ENTITY_STATUSES } from '../domain/entity-stat
 import type { HonoEnv } from '../env'
 import { CursorParam, encodeCursor, LimitParam } from '../lib/request-input'
 import { idParam, jsonBody, optionalJsonBody, queryInput } from '../lib/validate'
+import { actionContext } from '../services/context'
 import {
   changeEntity,
   deleteEntity,
@@ -51,10 +52,7 @@ export const ValidateEntityBody = v.strictObject({})
 export const entityRoutes = new Hono<HonoEnv>()
   .post('/', jsonBody(CreateEntityBody), async (c) => {
     const body = c.req.valid('json')
-    const { value } = await registerEntity(c.var.db, body, {
-      actor: c.var.actor,
-      requestId: c.var.requestId,
-    })
+    const { value } = await registerEntity(c.var.db, body, actionContext(c))
     return c.json(entityView(value), 201, { location: `/api/v1/entities/${value.id}` })
   })
   .get('/', queryInput(ListEntitiesQuery), async (c) => {
@@ -80,27 +78,18 @@ export const entityRoutes = new Hono<HonoEnv>()
   .patch('/:id', idParam, jsonBody(UpdateEntityBody), async (c) => {
     const { id } = c.req.valid('param')
     const patch = c.req.valid('json')
-    const { value } = await changeEntity(c.var.db, id, patch, {
-      actor: c.var.actor,
-      requestId: c.var.requestId,
-    })
+    const { value } = await changeEntity(c.var.db, id, patch, actionContext(c))
     return c.json(entityView(value))
   })
   .delete('/:id', idParam, optionalJsonBody(DeleteEntityBody), async (c) => {
     const { id } = c.req.valid('param')
     const { reason } = c.req.valid('json')
-    const { value } = await deleteEntity(c.var.db, id, reason, {
-      actor: c.var.actor,
-      requestId: c.var.requestId,
-    })
+    const { value } = await deleteEntity(c.var.db, id, reason, actionContext(c))
     return c.json(entityView(value))
   })
   .post('/:id/validate', idParam, optionalJsonBody(ValidateEntityBody), async (c) => {
     const { id } = c.req.valid('param')
-    const { value } = await runValidation(c.var.db, id, {
-      actor: c.var.actor,
-      requestId: c.var.requestId,
-    })
+    const { value } = await runValidation(c.var.db, id, actionContext(c))
     return c.json({
       entity_id: id,
       valid: value.valid,

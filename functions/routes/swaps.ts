@@ -8,6 +8,7 @@ import { SWAP_STATUSES } from '../domain/swap-state'
 import type { HonoEnv } from '../env'
 import { CursorParam, encodeCursor, LimitParam } from '../lib/request-input'
 import { idParam, jsonBody, optionalJsonBody, queryInput } from '../lib/validate'
+import { actionContext } from '../services/context'
 import {
   beginSwap,
   checkRollback,
@@ -39,14 +40,14 @@ export const swapRoutes = new Hono<HonoEnv>()
   .post('/', jsonBody(SwapRequest), async (c) => {
     const request = c.req.valid('json')
     const key = parseIdempotencyKey(c.req.header('idempotency-key'))
-    const ctx = { actor: c.var.actor, requestId: c.var.requestId }
+    const ctx = actionContext(c)
     const start = await beginSwap(c.var.db, request, ctx, key)
     if (start.kind === 'replay') return send(c, start.reply, true)
     if (start.kind === 'in_progress')
       return send(c, await awaitStoredReply(c.var.db, c.var.actor, key!, c.var.config.SWAP_TIMEOUT_MS), true)
     const { config } = c.var
     const command = commandFor(start.swap, 'execute', config.SWAP_TIMEOUT_MS)
-    const outcome = await relaySwapCommand(config, command, config.SWAP_TIMEOUT_MS, ctx.requestId)
+    const outcome = await relaySwapCommand(config, command, config.SWAP_TIMEOUT_MS, ctx)
     const { reply } = await finishSwap(c.var.db, start.swap, outcome, ctx, key, start.ready)
     return send(c, reply)
   })
@@ -69,12 +70,12 @@ export const swapRoutes = new Hono<HonoEnv>()
   .post('/:id/rollback', idParam, optionalJsonBody(RollbackSwapBody), async (c) => {
     const { id } = c.req.valid('param')
     const body = c.req.valid('json')
-    const ctx = { actor: c.var.actor, requestId: c.var.requestId }
+    const ctx = actionContext(c)
     const swap = await checkRollback(c.var.db, id)
     const reason = body.reason ?? `rollback of swap ${swap.id}`
     const { config } = c.var
     const command = commandFor(swap, 'rollback', config.SWAP_TIMEOUT_MS, reason)
-    const outcome = await relaySwapCommand(config, command, config.SWAP_TIMEOUT_MS, ctx.requestId)
+    const outcome = await relaySwapCommand(config, command, config.SWAP_TIMEOUT_MS, ctx)
     const { reply } = await finishRollback(c.var.db, swap, outcome, reason, ctx)
     return send(c, reply)
   })

@@ -8,7 +8,7 @@ import type { HonoEnv } from '../env'
 import { refuseTooDeep } from '../lib/validate'
 import { requireConfig } from '../middleware/config'
 import { database } from '../middleware/database'
-import { eventMetadata } from '../services/context'
+import { actionContext, eventMetadata } from '../services/context'
 import { MAPPINGS, WebhookPayload } from '../webhooks/mappings'
 import { isAllowed } from '../webhooks/sources'
 import { isWebhookType, WEBHOOK_TYPES } from '../webhooks/types'
@@ -53,7 +53,7 @@ export const webhookRoutes = new Hono<HonoEnv>()
     }
     const prepared = MAPPINGS[payload.type](payload.data)
 
-    const action = { actor: `webhook:${name}`, requestId: c.var.requestId }
+    const action = actionContext(c, `webhook:${name}`)
     const key = { source: name, webhookId: delivery.id }
     const outcome = await withTransaction(c.var.db, async (tx) => {
       const claim = await claimReceipt(tx, { ...key, type: payload.type })

@@ -12,6 +12,7 @@ import { SWAP_COMMAND_SUBJECT } from '../../shared/subjects'
 import { SwapResponse } from '../../shared/swap'
 import type { LibrarySwapCommand } from '../../shared/swap-execution'
 import type { Config } from '../env'
+import type { ActionContext } from '../services/context'
 
 export type RelayOutcome =
   | { kind: 'reply'; response: SwapResponse }
@@ -27,12 +28,15 @@ export type RelayConfig = Pick<Config, 'BRIDGE_URL' | 'BRIDGE_TOKEN' | 'MAX_JSON
 /** Extra time for the HTTP hop on top of the NATS request timeout the bridge enforces. */
 const HTTP_MARGIN_MS = 5_000
 
-/** Sends the command through the bridge's request/reply relay and classifies whatever comes back. */
+/**
+ * Sends the command through the bridge's request/reply relay and classifies whatever comes back.
+ * The caller's trace context goes along, so the relay and the executor continue its trace.
+ */
 export const relaySwapCommand = async (
   config: RelayConfig,
   command: LibrarySwapCommand,
   timeoutMs: number,
-  requestId: string,
+  { requestId, trace }: Pick<ActionContext, 'requestId' | 'trace'>,
 ): Promise<RelayOutcome> => {
   const url = `${config.BRIDGE_URL.replace(/\/+$/, '')}/v1/request/${SWAP_COMMAND_SUBJECT}`
   let res: Response
@@ -44,6 +48,8 @@ export const relaySwapCommand = async (
         'content-type': 'application/json',
         [RELAY_TIMEOUT_HEADER]: String(timeoutMs),
         [REQUEST_ID_HEADER]: requestId,
+        ...(trace && { traceparent: trace.traceparent }),
+        ...(trace?.tracestate && { tracestate: trace.tracestate }),
       },
       body: JSON.stringify(command),
       signal: AbortSignal.timeout(timeoutMs + HTTP_MARGIN_MS),
