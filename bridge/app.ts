@@ -1,11 +1,12 @@
 import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
+import { onError, pinoErrorLogger } from '../shared/http/on-error'
 import { asyncApiRoutes } from './asyncapi/routes'
 import { requireToken } from './auth/require-token'
 import { consoleRoutes } from './console/routes'
 import type { BridgeDeps } from './deps'
+import { notFound } from './http/not-found'
 import { observe } from './http/observe'
-import { handleError, notFound } from './http/on-error'
 import { bridgeOpenApiRoutes } from './openapi/routes'
 import { eventRoutes } from './routes/events'
 import { healthRoutes } from './routes/health'
@@ -27,7 +28,7 @@ export const createApp = (deps: BridgeDeps, { sseHub, webhooks }: AppServices) =
   const app = new Hono<BridgeEnv>()
   app.use(requestId({ limitLength: 128 }))
   app.use(observe({ logger: deps.logger, metrics: deps.metrics }))
-  app.onError(handleError(deps.logger))
+  app.onError(onError({ logger: pinoErrorLogger(deps.logger) }))
   app.notFound(notFound)
 
   app.route('/', healthRoutes(deps, webhooks))

@@ -1,7 +1,7 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import { requestId } from 'hono/request-id'
-import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { errorBody, HttpError } from '../shared/http-error'
+import { onError } from '../shared/http/on-error'
+import { errorBody } from '../shared/http-error'
 import type { HonoEnv } from './env'
 import { toHttpError } from './lib/http-errors'
 import { log } from './log'
@@ -114,24 +114,7 @@ export const createApp = () => {
     )
   })
 
-  app.onError((thrown, c) => {
-    const requestId = c.get('requestId') ?? crypto.randomUUID()
-    const err = toHttpError(thrown)
-    if (err instanceof HttpError) {
-      if (err.status >= 500) log.error(err.message, { code: err.code, request_id: requestId })
-      return c.json(
-        errorBody(err.code, err.message, requestId, err.details),
-        err.status as ContentfulStatusCode,
-        err.headers,
-      )
-    }
-    log.error('unhandled error', {
-      request_id: requestId,
-      error: err instanceof Error ? err.message : String(err),
-      stack: err instanceof Error ? err.stack : undefined,
-    })
-    return c.json(errorBody('internal_error', 'Internal server error', requestId), 500)
-  })
+  app.onError(onError({ logger: log, toHttpError, logServerErrors: true }))
 
   return app
 }
