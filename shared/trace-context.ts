@@ -5,11 +5,12 @@
  */
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
 const ALL_ZEROS = /^0+$/
-/** A list of at most 32 `key=value` members, 512 characters in all (the spec's limits). */
+/** At most 32 `key=value` members (the spec's limit), 512 characters in all (what every vendor must propagate). */
 const TRACESTATE_MAX_LENGTH = 512
 const TRACESTATE_MAX_MEMBERS = 32
+/** A simple key starts with a letter; a multi-tenant key is `tenant@system`, the tenant may start with a digit. */
 const TRACESTATE_MEMBER =
-  /^[a-z0-9][a-z0-9_\-*/@]{0,255}=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/
+  /^(?:[a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/
 
 export interface TraceContext {
   traceparent: string
@@ -30,9 +31,12 @@ export const validTraceparent = (value: unknown): string | undefined => {
 export const validTracestate = (value: unknown): string | undefined => {
   if (typeof value !== 'string' || value.length === 0 || value.length > TRACESTATE_MAX_LENGTH)
     return undefined
-  const members = value.split(',').map((member) => member.trim())
-  if (members.length > TRACESTATE_MAX_MEMBERS) return undefined
-  return members.every((member) => member === '' || TRACESTATE_MEMBER.test(member)) ? value : undefined
+  const members = value
+    .split(',')
+    .map((member) => member.trim())
+    .filter((member) => member !== '')
+  if (members.length === 0 || members.length > TRACESTATE_MAX_MEMBERS) return undefined
+  return members.every((member) => TRACESTATE_MEMBER.test(member)) ? value : undefined
 }
 
 /** The trace context carried by a set of headers, or undefined without a valid traceparent. */
