@@ -1,48 +1,20 @@
+import { referencePage } from '../../shared/reference-page'
+
 /**
- * A self-contained reference for the AsyncAPI document served next to it (no CDN, no build):
- * channels with their subjects, streams and messages, operations, headers, schemas and examples.
+ * A reference for the AsyncAPI document served next to it: channels with their subjects, streams
+ * and messages, operations, headers, schemas and examples.
  */
-export const asyncApiPage = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>NATS surface — AsyncAPI reference</title>
-<style>
-:root { color-scheme: light dark; --bg:#fff; --fg:#1d2330; --muted:#6b7385; --line:#dde1ea; --card:#f6f7fa; --accent:#2f6fde; }
-@media (prefers-color-scheme: dark) { :root { --bg:#11141a; --fg:#e4e7ee; --muted:#8d95a8; --line:#2a2f3a; --card:#181c24; --accent:#6ea0ff; } }
-* { box-sizing: border-box; }
-body { margin:0; font:14px/1.5 system-ui, sans-serif; background:var(--bg); color:var(--fg); display:grid; grid-template-columns: 300px 1fr; height:100vh; }
-nav { border-right:1px solid var(--line); overflow:auto; padding:12px; }
-main { overflow:auto; padding:20px 28px; }
-nav h2 { font-size:12px; text-transform:uppercase; color:var(--muted); margin:16px 0 4px; }
-nav a { display:flex; gap:6px; padding:3px 4px; color:inherit; text-decoration:none; border-radius:4px; font:12px ui-monospace, monospace; }
-nav a:hover { background:var(--card); }
+export const asyncApiPage = referencePage({
+  path: 'asyncapi',
+  document: 'asyncapi.json',
+  title: 'NATS surface — AsyncAPI reference',
+  style: `body { grid-template-columns: 300px 1fr; }
+nav a { font:12px ui-monospace, monospace; }
 .a { font:600 11px/18px ui-monospace, monospace; text-transform:uppercase; min-width:58px; }
 .send{color:#2f6fde}.receive{color:#1f9d55}
-section.ch { border:1px solid var(--line); border-radius:8px; padding:14px 16px; margin:0 0 18px; }
-section.ch h3 { margin:0 0 6px; font:600 15px ui-monospace, monospace; }
-pre { background:var(--card); padding:8px 10px; border-radius:6px; overflow:auto; font-size:12px; max-height:360px; }
-table { border-collapse:collapse; width:100%; font-size:13px; }
-td, th { border-bottom:1px solid var(--line); padding:4px 6px; text-align:left; vertical-align:top; }
-details { margin:6px 0; } summary { cursor:pointer; color:var(--muted); }
-.muted { color:var(--muted); } .tag { font:12px ui-monospace, monospace; background:var(--card); border-radius:4px; padding:1px 6px; }
-</style>
-</head>
-<body>
-<nav><div id="title"><strong>AsyncAPI</strong></div><div id="toc"></div></nav>
-<main id="main"><p class="muted">Loading asyncapi.json…</p></main>
-<script>
-(() => {
-  const $ = (tag, attrs = {}, ...children) => {
-    const el = document.createElement(tag)
-    for (const [k, v] of Object.entries(attrs)) if (v !== undefined) k === 'text' ? (el.textContent = v) : el.setAttribute(k, v)
-    for (const c of children) if (c) el.append(c)
-    return el
-  }
-  const json = (v) => JSON.stringify(v, null, 2)
-  const base = location.pathname.replace(/\\/asyncapi\\/?$/, '')
-  const resolve = (doc, node) => {
+.tag { font:12px ui-monospace, monospace; background:var(--card); border-radius:4px; padding:1px 6px; }`,
+  nav: '<div id="title"><strong>AsyncAPI</strong></div><div id="toc"></div>',
+  script: `  const resolve = (doc, node) => {
     while (node && node.$ref) node = node.$ref.slice(2).split('/').reduce((at, key) => at && at[key.replace(/~1/g, '/').replace(/~0/g, '~')], doc)
     return node
   }
@@ -88,12 +60,5 @@ details { margin:6px 0; } summary { cursor:pointer; color:var(--muted); }
       for (const msg of Object.values(channel.messages || {})) section.append(message(doc, msg))
       main.append(section)
     }
-  }
-  fetch(base + '/asyncapi.json').then((r) => r.json()).then(render, (err) => {
-    document.getElementById('main').textContent = 'Cannot load asyncapi.json: ' + err
-  })
-})()
-</script>
-</body>
-</html>
-`
+  }`,
+})

@@ -1,58 +1,30 @@
+import { referencePage } from '../reference-page'
+
 /**
- * A self-contained interactive reference for an OpenAPI document served next to it (no CDN, no
- * build): operations by tag, parameters, schemas, examples, and a form that sends the request.
+ * An interactive reference for an OpenAPI document served next to it: operations by tag,
+ * parameters, schemas, examples, and a form that sends the request.
  */
-export const docsPage = (title: string) => `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} — API reference</title>
-<style>
-:root { color-scheme: light dark; --bg:#fff; --fg:#1d2330; --muted:#6b7385; --line:#dde1ea; --card:#f6f7fa; --accent:#2f6fde; }
-@media (prefers-color-scheme: dark) { :root { --bg:#11141a; --fg:#e4e7ee; --muted:#8d95a8; --line:#2a2f3a; --card:#181c24; --accent:#6ea0ff; } }
-* { box-sizing: border-box; }
-body { margin:0; font:14px/1.5 system-ui, sans-serif; background:var(--bg); color:var(--fg); display:grid; grid-template-columns: 280px 1fr; height:100vh; }
-nav { border-right:1px solid var(--line); overflow:auto; padding:12px; }
-main { overflow:auto; padding:20px 28px; }
-nav h2 { font-size:12px; text-transform:uppercase; color:var(--muted); margin:16px 0 4px; }
-nav a { display:flex; gap:6px; padding:3px 4px; color:inherit; text-decoration:none; border-radius:4px; font-size:13px; }
-nav a:hover { background:var(--card); }
+export const docsPage = (title: string) =>
+  referencePage({
+    path: 'docs',
+    document: 'openapi.json',
+    title: `${title} — API reference`,
+    style: `nav a { font-size:13px; }
 .m { font:600 11px/18px ui-monospace, monospace; text-transform:uppercase; min-width:50px; }
 .get{color:#1f9d55}.post{color:#2f6fde}.patch{color:#b7791f}.put{color:#b7791f}.delete{color:#d64545}
-section.op { border:1px solid var(--line); border-radius:8px; padding:14px 16px; margin:0 0 18px; }
-section.op h3 { margin:0 0 6px; font:600 15px ui-monospace, monospace; }
-pre { background:var(--card); padding:8px 10px; border-radius:6px; overflow:auto; font-size:12px; max-height:320px; }
-table { border-collapse:collapse; width:100%; font-size:13px; }
-td, th { border-bottom:1px solid var(--line); padding:4px 6px; text-align:left; vertical-align:top; }
 td code { word-break:break-all; font-size:12px; }
-details { margin:6px 0; } summary { cursor:pointer; color:var(--muted); }
 input, textarea, select, button { font:inherit; color:inherit; background:var(--bg); border:1px solid var(--line); border-radius:4px; padding:4px 6px; }
 textarea { width:100%; min-height:120px; font:12px ui-monospace, monospace; }
 button { background:var(--accent); color:#fff; border:0; padding:5px 12px; cursor:pointer; }
-.muted { color:var(--muted); } .row { display:flex; gap:8px; align-items:center; flex-wrap:wrap; margin:4px 0; }
-#auth { width:100%; }
-</style>
-</head>
-<body>
-<nav><div id="title"><strong>${title}</strong></div>
+.row { display:flex; gap:8px; align-items:center; flex-wrap:wrap; margin:4px 0; }
+#auth { width:100%; }`,
+    nav: `<div id="title"><strong>${title}</strong></div>
 <div class="row"><input id="auth" type="password" placeholder="Bearer token for Try it" autocomplete="off"></div>
-<div id="toc"></div></nav>
-<main id="ops"><p class="muted">Loading openapi.json…</p></main>
-<script>
-(() => {
-  const $ = (tag, attrs = {}, ...children) => {
-    const el = document.createElement(tag)
-    for (const [k, v] of Object.entries(attrs)) if (v !== undefined) k === 'text' ? (el.textContent = v) : el.setAttribute(k, v)
-    for (const c of children) if (c) el.append(c)
-    return el
-  }
-  const auth = document.getElementById('auth')
+<div id="toc"></div>`,
+    script: `  const auth = document.getElementById('auth')
   const KEY = 'api-docs-token:' + location.host
   auth.value = localStorage.getItem(KEY) || ''
   auth.addEventListener('change', () => localStorage.setItem(KEY, auth.value))
-  const json = (v) => JSON.stringify(v, null, 2)
-  const base = location.pathname.replace(/\\/docs\\/?$/, '')
 
   const tryIt = (path, method, op) => {
     const params = (op.parameters || []).filter((p) => p.in !== 'header' || p.name.toLowerCase() !== 'authorization')
@@ -96,8 +68,8 @@ button { background:var(--accent); color:#fff; border:0; padding:5px 12px; curso
   const render = (doc) => {
     document.title = doc.info.title + ' — API reference'
     document.getElementById('title').replaceChildren($('strong', { text: doc.info.title }), $('div', { class: 'muted', text: 'v' + doc.info.version + ' · ' }, $('a', { href: base + '/openapi.json', text: 'openapi.json' })))
-    const toc = document.getElementById('toc'), ops = document.getElementById('ops')
-    ops.replaceChildren($('h1', { text: doc.info.title }), $('p', { text: doc.info.description }))
+    const toc = document.getElementById('toc'), main = document.getElementById('main')
+    main.replaceChildren($('h1', { text: doc.info.title }), $('p', { text: doc.info.description }))
     const byTag = new Map()
     for (const [path, item] of Object.entries(doc.paths)) for (const [method, op] of Object.entries(item)) {
       const tag = (op.tags && op.tags[0]) || 'other'
@@ -106,7 +78,7 @@ button { background:var(--accent); color:#fff; border:0; padding:5px 12px; curso
     }
     for (const [tag, list] of byTag) {
       toc.append($('h2', { text: tag }))
-      ops.append($('h2', { text: tag }))
+      main.append($('h2', { text: tag }))
       for (const { path, method, op } of list) {
         const id = op.operationId
         toc.append($('a', { href: '#' + id }, $('span', { class: 'm ' + method, text: method }), $('span', { text: path })))
@@ -127,15 +99,8 @@ button { background:var(--accent); color:#fff; border:0; padding:5px 12px; curso
           section.append($('details', {}, $('summary', { text: status + ' — ' + res.description }), media ? $('pre', { text: media[0] + '\\n' + json(media[1].schema) }) : undefined))
         }
         section.append(tryIt(path, method, op))
-        ops.append(section)
+        main.append(section)
       }
     }
-  }
-  fetch(base + '/openapi.json').then((r) => r.json()).then(render, (err) => {
-    document.getElementById('ops').textContent = 'Cannot load openapi.json: ' + err
+  }`,
   })
-})()
-</script>
-</body>
-</html>
-`
