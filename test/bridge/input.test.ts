@@ -1,45 +1,25 @@
-import type { NatsConnection } from 'nats'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BRIDGE_TEST_TOKENS, type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
-import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import {
-  ADMIN_TOKEN,
-  entityRegistered,
-  healthDegraded,
-  natsClient,
-  startWiretap,
-} from './support/bridge-client'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { BRIDGE_TEST_TOKENS } from '../support/bridge-process'
+import { ADMIN_TOKEN, entityRegistered, healthDegraded, startWiretap } from './support/bridge-client'
+import { bridgeOnNats } from './support/bridge-on-nats'
 
 const NARROW_TOKEN = 'narrow-token-0123456789abcdef'
 const NONE_TOKEN = BRIDGE_TEST_TOKENS.none.token
 const MAX_BODY = 4_096
 const MAX_BATCH = 5
 
-let nats: NatsServerHandle
-let bridge: BridgeProcess
-let nc: NatsConnection
-
-beforeAll(async () => {
-  nats = await startNatsServer()
-  bridge = await startBridgeProcess({
-    natsUrl: nats.url,
-    waitFor: 'ready',
-    tokens: {
-      ...BRIDGE_TEST_TOKENS,
-      narrow: { token: NARROW_TOKEN, publish: ['library.entity.*'], request: ['svc.allowed'] },
-    },
-    env: { BRIDGE_MAX_BODY_BYTES: String(MAX_BODY), BRIDGE_MAX_BATCH: String(MAX_BATCH) },
-  })
-  nc = await natsClient(nats.url)
-  nc.subscribe('svc.allowed', { callback: (_err, msg) => msg.respond('{"ok":true}') })
-  nc.subscribe('svc.other', { callback: (_err, msg) => msg.respond('{"ok":true}') })
-  await nc.flush()
+const setup = bridgeOnNats({
+  tokens: {
+    ...BRIDGE_TEST_TOKENS,
+    narrow: { token: NARROW_TOKEN, publish: ['library.entity.*'], request: ['svc.allowed'] },
+  },
+  env: { BRIDGE_MAX_BODY_BYTES: String(MAX_BODY), BRIDGE_MAX_BATCH: String(MAX_BATCH) },
 })
 
-afterAll(async () => {
-  await nc?.close()
-  await bridge?.stop()
-  await nats?.cleanup()
+beforeAll(async () => {
+  setup.nc.subscribe('svc.allowed', { callback: (_err, msg) => msg.respond('{"ok":true}') })
+  setup.nc.subscribe('svc.other', { callback: (_err, msg) => msg.respond('{"ok":true}') })
+  await setup.nc.flush()
 })
 
 interface ErrorResponse {
@@ -63,7 +43,7 @@ const events = (
   headers: Record<string, string> = {},
   token: string | null = ADMIN_TOKEN,
 ) =>
-  fetch(`${bridge.url}/v1/events`, {
+  fetch(`${setup.bridge.url}/v1/events`, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -74,7 +54,7 @@ const events = (
   })
 
 const request = (subject: string, token: string | null = ADMIN_TOKEN, body = '{}') =>
-  fetch(`${bridge.url}/v1/request/${subject}`, {
+  fetch(`${setup.bridge.url}/v1/request/${subject}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body,
@@ -86,7 +66,7 @@ const published = (subjects: string[]) =>
 
 describe('auth matrix', () => {
   it('refuses a missing, malformed or unknown token with 401 and publishes nothing', async () => {
-    const tap = await startWiretap(nc)
+    const tap = await startWiretap(setup.nc)
     const event = JSON.stringify(entityRegistered())
     const missing = await expectError(await events(event, {}, null), 401, 'unauthorized')
     expect(missing.error.message).not.toContain(ADMIN_TOKEN)
@@ -100,14 +80,14 @@ describe('auth matrix', () => {
     await expectError(await events(event, {}, ADMIN_TOKEN.slice(0, -1)), 401, 'invalid_token')
     await expectError(await request('svc.allowed', null), 401, 'unauthorized')
     await expectError(await request('svc.allowed', 'unknown-token-0123456789abcdef'), 401, 'invalid_token')
-    const unknownRoute = await fetch(`${bridge.url}/v1/anything`)
+    const unknownRoute = await fetch(`${setup.bridge.url}/v1/anything`)
     expect(unknownRoute.status).toBe(401)
     await tap.stop()
     expect(published(tap.subjects())).toEqual([])
   })
 
   it('refuses out-of-scope subjects with 403 and publishes nothing', async () => {
-    const tap = await startWiretap(nc)
+    const tap = await startWiretap(setup.nc)
     await expectError(await events(JSON.stringify(entityRegistered()), {}, NONE_TOKEN), 403, 'forbidden')
     await expectError(await events(JSON.stringify(healthDegraded()), {}, NARROW_TOKEN), 403, 'forbidden')
     const mixed = await expectError(
@@ -123,7 +103,7 @@ describe('auth matrix', () => {
   })
 
   it('lets in-scope calls through', async () => {
-    const tap = await startWiretap(nc)
+    const tap = await startWiretap(setup.nc)
     const res = await events(JSON.stringify(entityRegistered()), {}, NARROW_TOKEN)
     expect(res.status).toBe(202)
     const relayed = await request('svc.allowed', NARROW_TOKEN)
@@ -144,7 +124,7 @@ describe('bad input catalog', () => {
   const withField = (field: string, value: unknown) => ({ ...valid(), [field]: value })
 
   it('answers every malformed publish with the right 4xx JSON error and publishes nothing', async () => {
-    const tap = await startWiretap(nc)
+    const tap = await startWiretap(setup.nc)
 
     await expectError(await events('{"event_id": '), 400, 'malformed_json')
     await expectError(await events('not json at all'), 400, 'malformed_json')
@@ -229,7 +209,7 @@ describe('bad input catalog', () => {
   })
 
   it('refuses subjects with spaces, CR-LF, wildcards or empty tokens before they reach NATS', async () => {
-    const tap = await startWiretap(nc)
+    const tap = await startWiretap(setup.nc)
     const bad = [
       'svc.a b',
       'svc.a\r\nPUB evil 0',
@@ -255,9 +235,9 @@ describe('bad input catalog', () => {
   })
 
   it('answers unknown routes and methods with a JSON 404', async () => {
-    await expectError(await fetch(`${bridge.url}/nope`), 404, 'not_found')
+    await expectError(await fetch(`${setup.bridge.url}/nope`), 404, 'not_found')
     await expectError(
-      await fetch(`${bridge.url}/v1/events`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }),
+      await fetch(`${setup.bridge.url}/v1/events`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }),
       404,
       'not_found',
     )

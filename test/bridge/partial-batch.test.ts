@@ -1,33 +1,20 @@
-import { DiscardPolicy, type JetStreamManager, type NatsConnection } from 'nats'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DiscardPolicy, type JetStreamManager } from 'nats'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { STREAM_NAME } from '../../shared/subjects'
-import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
-import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
 import {
   entityRegistered,
   healthDegraded,
-  natsClient,
   type PublishResponse,
   postEvents,
   readStream,
 } from './support/bridge-client'
+import { bridgeOnNats } from './support/bridge-on-nats'
 
-let nats: NatsServerHandle
-let nc: NatsConnection
 let jsm: JetStreamManager
-let bridge: BridgeProcess
+const setup = bridgeOnNats({ env: { LOG_LEVEL: 'warn' } })
 
 beforeAll(async () => {
-  nats = await startNatsServer()
-  bridge = await startBridgeProcess({ natsUrl: nats.url, waitFor: 'ready', env: { LOG_LEVEL: 'warn' } })
-  nc = await natsClient(nats.url)
-  jsm = await nc.jetstreamManager()
-})
-
-afterAll(async () => {
-  await nc?.close()
-  await bridge?.stop()
-  await nats?.cleanup()
+  jsm = await setup.nc.jetstreamManager()
 })
 
 /** Limits the bridge leaves alone (it only reconciles subjects, replicas, age, dedupe window, bytes). */
@@ -53,12 +40,12 @@ describe('a batch JetStream acks only in part', () => {
   it('answers 503 with a result per event, stores the acked ones, and a retry stores the rest once', async () => {
     await limitEachSubjectToOne(true)
     const filler = healthDegraded()
-    expect((await postEvents(bridge.url, filler)).status).toBe(202)
+    expect((await postEvents(setup.bridge.url, filler)).status).toBe(202)
 
     // The stream refuses the second health.degraded event; the entity.registered one is stored.
     const accepted = entityRegistered()
     const refused = healthDegraded()
-    const res = await postEvents(bridge.url, { events: [accepted, refused] })
+    const res = await postEvents(setup.bridge.url, { events: [accepted, refused] })
     expect(res.status).toBe(503)
     expect(res.headers.get('retry-after')).toMatch(/^\d+$/)
     const body = (await res.json()) as PartialFailure
@@ -71,12 +58,12 @@ describe('a batch JetStream acks only in part', () => {
       event_id: refused.event_id,
       error: { code: 'stream_full', message: expect.stringMatching(/maximum messages per subject/i) },
     })
-    const storedIds = async () => (await readStream(nc)).map((m) => m.headers?.get('Nats-Msg-Id'))
+    const storedIds = async () => (await readStream(setup.nc)).map((m) => m.headers?.get('Nats-Msg-Id'))
     expect(await storedIds()).toEqual([filler.event_id, accepted.event_id])
 
     // Retried as told, with the same event ids: the acked one is a duplicate, the other is stored.
     await limitEachSubjectToOne(false)
-    const retry = await postEvents(bridge.url, { events: [accepted, refused] })
+    const retry = await postEvents(setup.bridge.url, { events: [accepted, refused] })
     expect(retry.status).toBe(202)
     const retried = (await retry.json()) as PublishResponse
     expect(retried.results).toEqual([

@@ -1,23 +1,14 @@
-import { headers, type NatsConnection } from 'nats'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
-import { type NatsServerHandle, startNatsServer } from '../support/nats-server'
-import { bearer, natsClient } from './support/bridge-client'
+import { headers } from 'nats'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { bearer } from './support/bridge-client'
+import { bridgeOnNats } from './support/bridge-on-nats'
 
-let nats: NatsServerHandle
-let bridge: BridgeProcess
-let nc: NatsConnection
+const setup = bridgeOnNats({
+  env: { BRIDGE_REQUEST_TIMEOUT_MS: '2000', BRIDGE_REQUEST_TIMEOUT_MAX_MS: '3000' },
+})
 
 beforeAll(async () => {
-  nats = await startNatsServer()
-  bridge = await startBridgeProcess({
-    natsUrl: nats.url,
-    waitFor: 'ready',
-    env: { BRIDGE_REQUEST_TIMEOUT_MS: '2000', BRIDGE_REQUEST_TIMEOUT_MAX_MS: '3000' },
-  })
-  nc = await natsClient(nats.url)
-
-  nc.subscribe('svc.echo', {
+  setup.nc.subscribe('svc.echo', {
     callback: (_err, msg) => {
       const h = headers()
       h.set('X-Echo-Trace', msg.headers?.get('X-Trace') ?? '')
@@ -28,23 +19,17 @@ beforeAll(async () => {
       msg.respond(JSON.stringify({ echoed: input, subject: msg.subject }), { headers: h })
     },
   })
-  nc.subscribe('svc.slow', {
+  setup.nc.subscribe('svc.slow', {
     callback: (_err, msg) => {
       setTimeout(() => msg.respond('late'), 5_000)
     },
   })
-  nc.subscribe('svc.plain', { callback: (_err, msg) => msg.respond(JSON.stringify({ ok: true })) })
-  await nc.flush()
-})
-
-afterAll(async () => {
-  await nc?.close()
-  await bridge?.stop()
-  await nats?.cleanup()
+  setup.nc.subscribe('svc.plain', { callback: (_err, msg) => msg.respond(JSON.stringify({ ok: true })) })
+  await setup.nc.flush()
 })
 
 const relay = (subject: string, init: RequestInit = {}, query = '') =>
-  fetch(`${bridge.url}/v1/request/${subject}${query}`, {
+  fetch(`${setup.bridge.url}/v1/request/${subject}${query}`, {
     method: 'POST',
     ...init,
     headers: { ...bearer(), 'content-type': 'application/json', ...(init.headers as Record<string, string>) },
@@ -109,7 +94,7 @@ describe('POST /v1/request/{subject}', () => {
   })
 
   it('counts relay outcomes in /metrics', async () => {
-    const text = await (await fetch(`${bridge.url}/metrics`)).text()
+    const text = await (await fetch(`${setup.bridge.url}/metrics`)).text()
     expect(text).toMatch(/bridge_request_relay_total\{outcome="ok"\} [1-9]/)
     expect(text).toMatch(/bridge_request_relay_total\{outcome="no_responders"\} [1-9]/)
     expect(text).toMatch(/bridge_request_relay_total\{outcome="timeout"\} [1-9]/)

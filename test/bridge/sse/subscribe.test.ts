@@ -1,38 +1,16 @@
 import { randomUUID } from 'node:crypto'
-import { connect, type JetStreamClient, type NatsConnection } from 'nats'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  type InProcessBridge,
-  metricValue,
-  NARROW_TOKEN,
-  startInProcessBridge,
-} from '../../support/in-process-bridge'
-import { type NatsServerHandle, startNatsServer } from '../../support/nats-server'
+import { describe, expect, it } from 'vitest'
+import { metricValue, NARROW_TOKEN, startInProcessBridge } from '../../support/in-process-bridge'
+import { inProcessBridgeOnNats } from '../support/bridge-on-nats'
 import { SseTestClient } from '../support/sse-client'
-
-let server: NatsServerHandle
-let bridge: InProcessBridge
-let nc: NatsConnection
-let js: JetStreamClient
 
 const BUFFER_BYTES = 256 * 1024
 
-beforeAll(async () => {
-  server = await startNatsServer()
-  bridge = await startInProcessBridge(server.url, {
-    SSE_HEARTBEAT_MS: '200',
-    SSE_RETRY_MS: '1500',
-    SSE_CLIENT_BUFFER_BYTES: String(BUFFER_BYTES),
-    SSE_CUT_GRACE_MS: '30000',
-  })
-  nc = await connect({ servers: server.url })
-  js = nc.jetstream()
-}, 60_000)
-
-afterAll(async () => {
-  await nc?.close()
-  await bridge?.stop()
-  await server?.cleanup()
+const setup = inProcessBridgeOnNats({
+  SSE_HEARTBEAT_MS: '200',
+  SSE_RETRY_MS: '1500',
+  SSE_CLIENT_BUFFER_BYTES: String(BUFFER_BYTES),
+  SSE_CUT_GRACE_MS: '30000',
 })
 
 const event = (type: string, n: number, padding = '') => ({
@@ -49,16 +27,16 @@ const publish = async (type: string, from: number, count: number, padding = ''):
   const seqs: number[] = []
   for (let i = 0; i < count; i++) {
     const e = event(type, from + i, padding)
-    const ack = await js.publish(`library.${type}`, JSON.stringify(e), { msgID: e.event_id })
+    const ack = await setup.js.publish(`library.${type}`, JSON.stringify(e), { msgID: e.event_id })
     seqs.push(ack.seq)
   }
   return seqs
 }
 
 const subscribeUrl = (subject: string, query: Record<string, string> = {}) =>
-  `${bridge.url}/v1/subscribe?${new URLSearchParams({ subject, ...query })}`
+  `${setup.bridge.url}/v1/subscribe?${new URLSearchParams({ subject, ...query })}`
 
-const auth = (token = bridge.token) => ({ authorization: `Bearer ${token}` })
+const auth = (token = setup.bridge.token) => ({ authorization: `Bearer ${token}` })
 
 const numbers = (client: SseTestClient) =>
   client.events
@@ -163,7 +141,7 @@ describe('GET /v1/subscribe from the event stream', () => {
     const slow = await SseTestClient.open(subscribeUrl('library.health.degraded'), auth())
     slow.pause()
     const fast = await SseTestClient.open(subscribeUrl('library.health.degraded'), auth())
-    const cutBefore = metricValue(await bridge.metrics(), 'bridge_sse_clients_cut_total', {
+    const cutBefore = metricValue(await setup.bridge.metrics(), 'bridge_sse_clients_cut_total', {
       reason: 'slow_consumer',
     })
     const count = 150
@@ -174,7 +152,7 @@ describe('GET /v1/subscribe from the event stream', () => {
       expect(numbers(fast)).toEqual(Array.from({ length: count }, (_, i) => i))
 
       for (;;) {
-        const cut = metricValue(await bridge.metrics(), 'bridge_sse_clients_cut_total', {
+        const cut = metricValue(await setup.bridge.metrics(), 'bridge_sse_clients_cut_total', {
           reason: 'slow_consumer',
         })
         if (cut > cutBefore) break
@@ -202,8 +180,8 @@ describe('GET /v1/subscribe outside the event stream', () => {
     const q1 = await SseTestClient.open(subscribeUrl('ops.alerts.>', { queue: 'workers' }), auth())
     const q2 = await SseTestClient.open(subscribeUrl('ops.alerts.>', { queue: 'workers' }), auth())
     try {
-      for (let i = 0; i < 20; i++) nc.publish(`ops.alerts.disk${i % 2}`, JSON.stringify({ n: i }))
-      await nc.flush()
+      for (let i = 0; i < 20; i++) setup.nc.publish(`ops.alerts.disk${i % 2}`, JSON.stringify({ n: i }))
+      await setup.nc.flush()
       await plain.waitForEvents(20)
       expect(plain.events.map((e) => (JSON.parse(e.data) as { n: number }).n)).toEqual(
         Array.from({ length: 20 }, (_, i) => i),
@@ -229,7 +207,7 @@ describe('GET /v1/subscribe refusals', () => {
 
     const invalid = await fetch(subscribeUrl('library..x'), { headers: auth() })
     expect(invalid.status).toBe(400)
-    const missing = await fetch(`${bridge.url}/v1/subscribe`, { headers: auth() })
+    const missing = await fetch(`${setup.bridge.url}/v1/subscribe`, { headers: auth() })
     expect(missing.status).toBe(400)
     const badFrom = await fetch(subscribeUrl('library.entity.*', { from: 'yesterday' }), { headers: auth() })
     expect(badFrom.status).toBe(400)
@@ -246,7 +224,7 @@ describe('GET /v1/subscribe refusals', () => {
   })
 
   it('answers 503 once the stream cap is reached', async () => {
-    const capped = await startInProcessBridge(server.url, { SSE_MAX_CLIENTS: '2' })
+    const capped = await startInProcessBridge(setup.nats.url, { SSE_MAX_CLIENTS: '2' })
     const url = `${capped.url}/v1/subscribe?subject=library.swap.completed`
     const a = await SseTestClient.open(url, auth())
     const b = await SseTestClient.open(url, auth())

@@ -1,45 +1,27 @@
-import { connect, type JetStreamClient, type NatsConnection } from 'nats'
 import * as v from 'valibot'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { CreatedSubscription, SubscriptionDetails, SubscriptionList } from '../../../shared/bridge-contract'
-import {
-  type InProcessBridge,
-  metricValue,
-  NARROW_TOKEN,
-  startInProcessBridge,
-} from '../../support/in-process-bridge'
-import { type NatsServerHandle, startNatsServer } from '../../support/nats-server'
+import { metricValue, NARROW_TOKEN } from '../../support/in-process-bridge'
+import { inProcessBridgeOnNats } from '../support/bridge-on-nats'
 import { Receiver } from '../support/receiver'
 import { type Api, apiClient, eventually, publishEvents } from '../support/subscriptions'
 
-let server: NatsServerHandle
-let bridge: InProcessBridge
-let nc: NatsConnection
-let js: JetStreamClient
-let api: Api
 const receivers: Receiver[] = []
 
-beforeAll(async () => {
-  server = await startNatsServer()
-  bridge = await startInProcessBridge(server.url, {
-    WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-    WEBHOOK_TIMEOUT_MS: '3000',
-    WEBHOOK_ACK_WAIT_MS: '5000',
-    WEBHOOK_BACKOFF_INITIAL_MIN_MS: '10',
-  })
-  nc = await connect({ servers: server.url })
-  js = nc.jetstream()
-  api = apiClient(bridge.url, bridge.token)
-}, 60_000)
+const setup = inProcessBridgeOnNats({
+  WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+  WEBHOOK_TIMEOUT_MS: '3000',
+  WEBHOOK_ACK_WAIT_MS: '5000',
+  WEBHOOK_BACKOFF_INITIAL_MIN_MS: '10',
+})
+let api: Api
+
+beforeAll(() => {
+  api = apiClient(setup.bridge.url, setup.bridge.token)
+})
 
 afterEach(async () => {
   for (const r of receivers.splice(0)) await r.close()
-})
-
-afterAll(async () => {
-  await nc?.close()
-  await bridge?.stop()
-  await server?.cleanup()
 })
 
 const receiver = async () => {
@@ -139,9 +121,9 @@ describe('/v1/subscriptions management', () => {
 
   it('refuses a body that is not JSON, too large or not an object before reading its fields', async () => {
     const post = async (body: string, contentType = 'application/json') => {
-      const res = await fetch(`${bridge.url}/v1/subscriptions`, {
+      const res = await fetch(`${setup.bridge.url}/v1/subscriptions`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${bridge.token}`, 'content-type': contentType },
+        headers: { authorization: `Bearer ${setup.bridge.token}`, 'content-type': contentType },
         body,
       })
       const { error } = (await res.json()) as { error: { code: string; details?: unknown } }
@@ -182,8 +164,8 @@ describe('webhook delivery', () => {
       return { status: 204 }
     }
     await subscribe(r, { name: 'signed', subject: 'library.entity.registered' })
-    const events = await publishEvents(js, 'entity.registered', 5)
-    const inFlight = async () => metricValue(await bridge.metrics(), 'bridge_webhook_in_flight')
+    const events = await publishEvents(setup.js, 'entity.registered', 5)
+    const inFlight = async () => metricValue(await setup.bridge.metrics(), 'bridge_webhook_in_flight')
     await eventually(async () => (await inFlight()) === 5)
     open()
     await r.until((x) => x.ok().length >= 5)
@@ -203,7 +185,7 @@ describe('webhook delivery', () => {
       })
     }
     const delivered = async () =>
-      metricValue(await bridge.metrics(), 'bridge_webhook_deliveries_total', {
+      metricValue(await setup.bridge.metrics(), 'bridge_webhook_deliveries_total', {
         subscription: 'signed',
         outcome: 'delivered',
       })
@@ -221,7 +203,7 @@ describe('webhook delivery', () => {
       max_deliver: 6,
       backoff: { initial_ms: 300, max_ms: 10_000, factor: 2, jitter: 0 },
     })
-    const [event] = await publishEvents(js, 'entity.updated', 1)
+    const [event] = await publishEvents(setup.js, 'entity.updated', 1)
     await r.until((x) => x.ok().length >= 1)
     const attempts = r.attemptsFor(event?.event_id ?? '')
     expect(attempts.map((a) => a.status)).toEqual([500, 500, 500, 200])
@@ -243,7 +225,7 @@ describe('webhook delivery', () => {
       max_deliver: 3,
       backoff: { initial_ms: 100, max_ms: 1_000, jitter: 0 },
     })
-    const [event] = await publishEvents(js, 'deployment.failed', 1)
+    const [event] = await publishEvents(setup.js, 'deployment.failed', 1)
     const id = event?.event_id ?? ''
     // the dead letter is stored before the original is acked, so both are awaited
     const dead = await eventually(async () => {
@@ -276,7 +258,7 @@ describe('webhook delivery', () => {
       subject: 'library.swap.failed',
       backoff: { initial_ms: 100, max_ms: 1_000, jitter: 0 },
     })
-    const [first] = await publishEvents(js, 'swap.failed', 1)
+    const [first] = await publishEvents(setup.js, 'swap.failed', 1)
     const disabled = await eventually(async () => {
       const s = await details('gone')
       return s.state === 'disabled' && s
@@ -284,7 +266,7 @@ describe('webhook delivery', () => {
     expect(disabled.state_reason).toMatch(/410/)
     expect(r.deliveries).toHaveLength(1)
 
-    const [second] = await publishEvents(js, 'swap.failed', 1, 1)
+    const [second] = await publishEvents(setup.js, 'swap.failed', 1, 1)
     // Both are outstanding on the consumer (a redelivery counts in pending as well as in flight).
     await eventually(async () => {
       const { stats } = await details('gone')
@@ -313,7 +295,7 @@ describe('webhook delivery', () => {
       subject: 'library.health.recovered',
       backoff: { initial_ms: 50, max_ms: 100, jitter: 0 },
     })
-    const [event] = await publishEvents(js, 'health.recovered', 1)
+    const [event] = await publishEvents(setup.js, 'health.recovered', 1)
     await r.until((x) => x.ok().length >= 1)
     const attempts = r.attemptsFor(event?.event_id ?? '')
     expect(attempts.map((a) => a.status)).toEqual([429, 200])
@@ -325,7 +307,7 @@ describe('webhook delivery', () => {
     await subscribe(r, { name: 'paused', subject: 'library.swap.validated' })
     const paused = await api('POST', '/v1/subscriptions/paused/pause')
     expect(paused.json.state).toBe('paused')
-    const events = await publishEvents(js, 'swap.validated', 3)
+    const events = await publishEvents(setup.js, 'swap.validated', 3)
     await eventually(async () => (await details('paused')).stats.pending === 3)
     expect(r.deliveries).toHaveLength(0)
     await api('POST', '/v1/subscriptions/paused/resume')
@@ -356,7 +338,7 @@ describe('webhook delivery', () => {
       max_in_flight: 10,
       backoff: { initial_ms: 100, max_ms: 500, jitter: 0 },
     })
-    await publishEvents(js, 'performance.threshold_exceeded', 6)
+    await publishEvents(setup.js, 'performance.threshold_exceeded', 6)
     await r.until((x) => x.ok().length >= 6)
     const sequence = r.deliveries.map((d) => (JSON.parse(d.body) as { data: { n: number } }).data.n)
     expect(sequence).toEqual([0, 1, 1, 1, 2, 3, 4, 5])
