@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import { onError, pinoErrorLogger } from '../shared/http/on-error'
+import type { Tracing } from '../shared/telemetry/tracing'
 import { asyncApiRoutes } from './asyncapi/routes'
 import { requireToken } from './auth/require-token'
 import { consoleRoutes } from './console/routes'
@@ -15,17 +16,21 @@ import { subscribeRoutes } from './routes/subscribe'
 import { subscriptionRoutes } from './routes/subscriptions'
 import type { SseHub } from './sse/sse-hub'
 import type { WebhookService } from './subscriptions/service'
+import { httpServerSpans } from './telemetry/http-spans'
 import type { BridgeEnv } from './types'
 
 /** Long-lived parts `createBridge` owns and stops; the routes use them. */
 export interface AppServices {
   sseHub: SseHub
   webhooks: WebhookService
+  /** Undefined while tracing is off: no span middleware, no span anywhere. */
+  tracing?: Tracing
 }
 
 /** The HTTP app alone, for `createBridge` to serve (and tests to call without a socket). */
-export const createApp = (deps: BridgeDeps, { sseHub, webhooks }: AppServices) => {
+export const createApp = (deps: BridgeDeps, { sseHub, webhooks, tracing }: AppServices) => {
   const app = new Hono<BridgeEnv>()
+  if (tracing) app.use(httpServerSpans(tracing))
   app.use(requestId({ limitLength: 128 }))
   app.use(observe({ logger: deps.logger, metrics: deps.metrics }))
   app.onError(onError({ logger: pinoErrorLogger(deps.logger) }))
@@ -40,8 +45,8 @@ export const createApp = (deps: BridgeDeps, { sseHub, webhooks }: AppServices) =
   app.route('/', asyncApiRoutes())
 
   app.use('/v1/*', requireToken({ tokens: deps.config.tokens }))
-  app.route('/v1/events', eventRoutes(deps))
-  app.route('/v1/request', requestRoutes(deps))
+  app.route('/v1/events', eventRoutes(deps, tracing))
+  app.route('/v1/request', requestRoutes(deps, tracing))
   app.route('/v1/subscribe', subscribeRoutes(deps, sseHub))
   app.route('/v1/subscriptions', subscriptionRoutes(deps, webhooks))
   return app

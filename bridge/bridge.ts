@@ -2,9 +2,11 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import type { Logger } from 'pino'
+import type { Tracing } from '../shared/telemetry/tracing'
 import { type BridgeApp, createApp } from './app'
 import type { BridgeConfig } from './config'
 import type { BridgeDeps } from './deps'
+import { errorMessage } from './error-message'
 import { createForwarder } from './forward/forwarder'
 import { createLogger } from './logger'
 import { type BridgeMetrics, createMetrics } from './metrics'
@@ -20,6 +22,8 @@ export interface BridgeOptions {
   metrics?: BridgeMetrics
   /** Called when the HTTP server fails after it started listening. */
   onFatal?: (err: Error) => void
+  /** Spans exported over OTLP (`startTracing`); undefined leaves tracing off. Flushed by `stop()`. */
+  tracing?: Tracing
 }
 
 export interface Bridge {
@@ -29,7 +33,7 @@ export interface Bridge {
   start(): Promise<AddressInfo>
   /**
    * Stops HTTP (readiness turns 503, SSE streams end, in-flight responses finish), then the
-   * webhook workers and the forwarder, then drains NATS. Rejects when that takes longer than
+   * webhook workers and the forwarder, then drains NATS and flushes the spans. Rejects when that takes longer than
    * BRIDGE_SHUTDOWN_GRACE_MS. Stopping twice is stopping once; `signal` is logged.
    */
   stop(signal?: string): Promise<void>
@@ -39,6 +43,7 @@ export interface Bridge {
 export const createBridge = (config: BridgeConfig, options: BridgeOptions = {}): Bridge => {
   const logger = options.logger ?? createLogger(config.logLevel)
   const metrics = options.metrics ?? createMetrics()
+  const { tracing } = options
   const nats = new NatsConnectionHolder({
     config: config.nats,
     logger,
@@ -48,19 +53,21 @@ export const createBridge = (config: BridgeConfig, options: BridgeOptions = {}):
   const stream = new StreamKeeper(nats, config.stream, logger, metrics)
   let shuttingDown = false
   const deps: BridgeDeps = { config, nats, stream, logger, metrics, isShuttingDown: () => shuttingDown }
-  const sseHub = new SseHub(config.sse, createSseMetrics(metrics.registry), logger)
+  const sseHub = new SseHub(config.sse, createSseMetrics(metrics.registry), logger, tracing)
   const webhooks = new WebhookService({
     config,
     nats,
     metrics: createWebhookMetrics(metrics.registry),
     logger,
+    tracing,
   })
   const forwarder = createForwarder({
     config: config.forward,
     logger: logger.child({ component: 'forward' }),
+    tracing,
   })
   nats.onConnected(({ nc }) => forwarder.attach(nc))
-  const app = createApp(deps, { sseHub, webhooks })
+  const app = createApp(deps, { sseHub, webhooks, tracing })
 
   let server: Server | undefined
   let stopping: Promise<void> | undefined
@@ -96,6 +103,12 @@ export const createBridge = (config: BridgeConfig, options: BridgeOptions = {}):
     logger.info('webhook workers stopped')
     await forwarder.drain()
     await nats.close()
+    if (tracing) {
+      await tracing
+        .shutdown()
+        .catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'could not flush the spans'))
+      logger.info('spans flushed')
+    }
     logger.info('shutdown complete')
   }
 

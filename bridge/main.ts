@@ -1,3 +1,4 @@
+import { startTracing } from '../shared/telemetry/tracing'
 import { createBridge } from './bridge'
 import { ConfigError, loadConfig } from './config'
 
@@ -11,8 +12,11 @@ const loadConfigOrExit = () => {
   }
 }
 
-const bridge = createBridge(loadConfigOrExit(), { onFatal: () => process.exit(1) })
+const config = loadConfigOrExit()
+const tracing = await startTracing(process.env, { serviceName: 'library-bridge' })
+const bridge = createBridge(config, { onFatal: () => process.exit(1), tracing })
 const { logger } = bridge.deps
+if (tracing) logger.info('tracing on: spans exported over OTLP/HTTP')
 
 const shutdown = (signal: string) =>
   bridge.stop(signal).then(

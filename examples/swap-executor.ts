@@ -1,5 +1,11 @@
 import { connect } from 'nats'
-import { DEFAULT_EXECUTOR_OPTIONS, EXECUTOR_NAME, startSwapExecutor } from './swap-executor/service'
+import { startTracing } from '../shared/telemetry/tracing'
+import {
+  DEFAULT_EXECUTOR_OPTIONS,
+  EXECUTOR_NAME,
+  EXECUTOR_VERSION,
+  startSwapExecutor,
+} from './swap-executor/service'
 
 /**
  * Reference swap executor: answers `library.swap.command` after asking the Library to validate.
@@ -10,6 +16,7 @@ import { DEFAULT_EXECUTOR_OPTIONS, EXECUTOR_NAME, startSwapExecutor } from './sw
  *   SWAP_EXECUTOR_FAIL_RATE           0      probability (0..1) that a swap fails
  *   SWAP_EXECUTOR_VALIDATE            true   ask library.swap.validate first
  *   SWAP_EXECUTOR_VALIDATE_TIMEOUT_MS 3000
+ *   OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_* variables): spans over OTLP/HTTP; off without it
  */
 const env = process.env
 const number = (name: string, fallback: number, min: number, max: number) => {
@@ -28,6 +35,7 @@ const number = (name: string, fallback: number, min: number, max: number) => {
 const log = (line: Record<string, unknown>) =>
   console.log(JSON.stringify({ time: new Date().toISOString(), service: EXECUTOR_NAME, ...line }))
 
+const tracing = await startTracing(env, { serviceName: EXECUTOR_NAME, serviceVersion: EXECUTOR_VERSION })
 const nc = await connect({
   servers: (env.NATS_URL ?? 'nats://127.0.0.1:4222').split(',').map((s) => s.trim()),
   name: EXECUTOR_NAME,
@@ -46,6 +54,7 @@ const service = await startSwapExecutor(nc, {
     600_000,
   ),
   log,
+  tracing,
 })
 log({ msg: 'swap executor ready', server: nc.getServer(), service_id: service.info().id })
 
@@ -58,6 +67,7 @@ const shutdown = async (signal: string) => {
   force.unref()
   await service.stop().catch(() => undefined)
   await nc.drain().catch(() => undefined)
+  await tracing?.shutdown().catch(() => undefined)
   process.exit(0)
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'))

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto'
+import type { Span } from '@opentelemetry/api'
 import { Match, type Msg, type NatsConnection, headers as natsHeaders, type Subscription } from 'nats'
 import type { Logger } from 'pino'
 import { SERVICE_ERROR_CODE_HEADER, SERVICE_ERROR_HEADER } from '../../shared/bridge-contract'
 import { errorBody } from '../../shared/http-error'
+import type { Tracing } from '../../shared/telemetry/tracing'
 import { webhookHeaders } from '../../shared/webhook-signing'
 import { errorMessage } from '../error-message'
+import { forwardSpans } from '../telemetry/forward-spans'
 import type { ForwardConfig, ForwardRoute } from './config'
 
 export interface Forwarder {
@@ -19,6 +22,8 @@ export interface ForwarderOptions {
   config: ForwardConfig
   logger: Logger
   fetch?: typeof globalThis.fetch
+  /** Undefined while tracing is off. */
+  tracing?: Tracing
 }
 
 interface Outcome {
@@ -56,23 +61,32 @@ export const createForwarder = ({
   config,
   logger,
   fetch = globalThis.fetch,
+  tracing,
 }: ForwarderOptions): Forwarder => {
   const inFlight = new Set<Promise<void>>()
   let subscriptions: Subscription[] = []
   let attachedTo: NatsConnection | undefined
   let draining = false
 
-  const post = async (route: ForwardRoute, msg: Msg, requestId: string, replyExpected: boolean) => {
+  const post = async (
+    route: ForwardRoute,
+    msg: Msg,
+    requestId: string,
+    replyExpected: boolean,
+    span: Span | undefined,
+  ) => {
     const headers = new Headers({
       'content-type': msg.headers?.get('content-type', Match.IgnoreCase) || 'application/json',
       'nats-subject': msg.subject,
       'nats-reply-expected': String(replyExpected),
       'x-request-id': requestId,
     })
-    for (const name of PASSED_THROUGH) {
-      const value = msg.headers?.get(name, Match.IgnoreCase)
-      if (value) headers.set(name, value)
-    }
+    if (tracing && span) tracing.inject(span, (name, value) => headers.set(name, value))
+    else
+      for (const name of PASSED_THROUGH) {
+        const value = msg.headers?.get(name, Match.IgnoreCase)
+        if (value) headers.set(name, value)
+      }
     if (config.token) headers.set('authorization', `Bearer ${config.token}`)
     if (config.signingSecret) {
       const signed = await webhookHeaders({
@@ -102,9 +116,18 @@ export const createForwarder = ({
     const requestId = randomUUID()
     const replyExpected = route.reply && Boolean(msg.reply)
     const log = logger.child({ forward: route.subject, subject: msg.subject, request_id: requestId })
+    const span =
+      tracing &&
+      forwardSpans(tracing).start({
+        subject: msg.subject,
+        queue: route.queue,
+        url: route.url,
+        parent: tracing.extract((name) => msg.headers?.get(name, Match.IgnoreCase)),
+      })
     let outcome: Outcome
     try {
-      const res = await post(route, msg, requestId, replyExpected)
+      const res = await post(route, msg, requestId, replyExpected, span)
+      if (tracing && span) forwardSpans(tracing).end(span, { status: res.status })
       if (res.ok) {
         outcome = { data: res.body, contentType: res.contentType ?? undefined }
       } else {
@@ -122,6 +145,11 @@ export const createForwarder = ({
     } catch (err) {
       const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')
       log.warn({ err: errorMessage(err), timed_out: timedOut }, 'forward failed')
+      if (tracing && span)
+        forwardSpans(tracing).end(span, {
+          errorType: timedOut ? 'timeout' : 'unreachable',
+          message: errorMessage(err),
+        })
       outcome = timedOut
         ? errorOutcome(
             504,

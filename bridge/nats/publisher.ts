@@ -1,10 +1,13 @@
-import { ErrorCode, NatsError, headers as natsHeaders } from 'nats'
+import type { Span } from '@opentelemetry/api'
+import { ErrorCode, type MsgHdrs, NatsError, headers as natsHeaders } from 'nats'
 import type { PublishAck, PublishFailure } from '../../shared/bridge-contract'
 import type { LibraryEvent } from '../../shared/events'
 import { STREAM_NAME } from '../../shared/subjects'
+import type { Tracing } from '../../shared/telemetry/tracing'
 import { validTraceparent } from '../../shared/trace-context'
 import { errorMessage } from '../error-message'
 import type { BridgeMetrics } from '../metrics'
+import { publishSpans } from '../telemetry/publish-spans'
 import type { NatsConnectionHolder } from './connection'
 import { writeGate } from './next-write'
 
@@ -26,6 +29,13 @@ export const encodeEvent = (event: LibraryEvent, subject: string): EncodedEvent 
   subject,
   data: encoder.encode(JSON.stringify(event)),
 })
+
+const eventHeaders = (event: LibraryEvent): MsgHdrs => {
+  const h = natsHeaders()
+  h.set('Content-Type', 'application/json')
+  h.set(EVENT_TYPE_HEADER, event.event_type)
+  return h
+}
 
 /**
  * The stream or the server has no room: the stream's limits with `discard: new` (maximum bytes,
@@ -71,7 +81,18 @@ const failure = (err: unknown, deadlineMs: number): PublishFailure['error'] => {
 export const publishEvents = async (
   holder: NatsConnectionHolder,
   items: readonly EncodedEvent[],
-  { deadlineMs, traceparent, metrics }: { deadlineMs: number; traceparent?: string; metrics?: BridgeMetrics },
+  {
+    deadlineMs,
+    traceparent,
+    metrics,
+    tracing,
+  }: {
+    deadlineMs: number
+    traceparent?: string
+    metrics?: BridgeMetrics
+    /** When on: a producer span per event, under the HTTP request's span `request`. */
+    tracing?: { tracing: Tracing; request: Span | undefined }
+  },
 ): Promise<PublishResult[]> => {
   const started = Date.now()
   const handles = await holder.waitForConnection(deadlineMs)
@@ -84,25 +105,42 @@ export const publishEvents = async (
       error: { code: 'nats_unavailable', message: `NATS is not connected (${holder.state})` },
     }))
   }
+  const send = ({ event, subject, data }: EncodedEvent, h: MsgHdrs) => {
+    const begin = performance.now()
+    return handles.js
+      .publish(subject, data, {
+        msgID: event.event_id,
+        expect: { streamName: STREAM_NAME },
+        timeout: remaining,
+        headers: h,
+      })
+      .finally(() => metrics?.publishDuration.observe((performance.now() - begin) / 1000))
+  }
+  const untraced = (item: EncodedEvent) => {
+    const h = eventHeaders(item.event)
+    const trace = traceparent ?? validTraceparent(item.event.metadata.traceparent)
+    if (trace) h.set('traceparent', trace)
+    return send(item, h)
+  }
+  const traced = (item: EncodedEvent, { tracing: t, request }: { tracing: Tracing; request?: Span }) => {
+    const spans = publishSpans(t)
+    const span = spans.start(item.event, item.subject, item.data.byteLength, request)
+    const h = eventHeaders(item.event)
+    t.inject(span, (name, value) => h.set(name, value))
+    const begin = performance.now()
+    return send(item, h).then(
+      (ack) => {
+        spans.acked(span, ack, performance.now() - begin)
+        return ack
+      },
+      (err: unknown) => {
+        spans.failed(span, failure(err, deadlineMs))
+        throw err
+      },
+    )
+  }
   const settled = await gate(() =>
-    Promise.allSettled(
-      items.map(({ event, subject, data }) => {
-        const h = natsHeaders()
-        h.set('Content-Type', 'application/json')
-        h.set(EVENT_TYPE_HEADER, event.event_type)
-        const trace = traceparent ?? validTraceparent(event.metadata.traceparent)
-        if (trace) h.set('traceparent', trace)
-        const begin = performance.now()
-        return handles.js
-          .publish(subject, data, {
-            msgID: event.event_id,
-            expect: { streamName: STREAM_NAME },
-            timeout: remaining,
-            headers: h,
-          })
-          .finally(() => metrics?.publishDuration.observe((performance.now() - begin) / 1000))
-      }),
-    ),
+    Promise.allSettled(items.map((item) => (tracing === undefined ? untraced(item) : traced(item, tracing)))),
   )
   return settled.map((outcome, i): PublishResult => {
     const { event } = items[i]!

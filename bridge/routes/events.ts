@@ -6,11 +6,13 @@ import { readJson } from '../../shared/http/read-body'
 import { type FieldIssue, HttpError, issuesToDetails } from '../../shared/http-error'
 import { eventFieldDepthLimit, findTooDeep } from '../../shared/json-depth'
 import { subjectFor } from '../../shared/subjects'
+import type { Tracing } from '../../shared/telemetry/tracing'
 import { validTraceparent } from '../../shared/trace-context'
 import { authorize } from '../auth/require-token'
 import { type BridgeDeps, maxBodyBytes, retryAfterSeconds } from '../deps'
 import { bodyReadByRoute } from '../http/validate'
 import { type EncodedEvent, encodeEvent, publishEvents } from '../nats/publisher'
+import { requestSpan } from '../telemetry/http-spans'
 import type { BridgeEnv } from '../types'
 
 /** Room for the headers (Nats-Msg-Id, type, traceparent…) that travel with each event. */
@@ -45,7 +47,7 @@ const itemsOf = (body: unknown, maxBatch: number): { items: unknown[]; batch: bo
   return { items: events, batch: true }
 }
 
-export const eventRoutes = (deps: BridgeDeps) => {
+export const eventRoutes = (deps: BridgeDeps, tracing?: Tracing) => {
   const { config, nats, metrics } = deps
   return new Hono<BridgeEnv>().post('/', bodyReadByRoute(PublishBody), async (c) => {
     const limit = maxBodyBytes(deps)
@@ -104,7 +106,8 @@ export const eventRoutes = (deps: BridgeDeps) => {
       deadlineMs: config.publishTimeoutMs,
       traceparent: validTraceparent(c.req.header('traceparent')),
       metrics,
-    })
+      tracing: tracing && { tracing, request: requestSpan(c) },
+      })
     const body = results.map(({ ok: _ok, ...result }) => result)
     const failed = results.filter((r) => !r.ok).length
     if (failed > 0) {

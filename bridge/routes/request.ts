@@ -1,3 +1,4 @@
+import type { Span } from '@opentelemetry/api'
 import { Hono } from 'hono'
 import {
   canonicalMIMEHeaderKey,
@@ -16,11 +17,14 @@ import {
 import { readBodyBytes } from '../../shared/http/read-body'
 import { HttpError } from '../../shared/http-error'
 import { findTooDeep } from '../../shared/json-depth'
+import type { Tracing } from '../../shared/telemetry/tracing'
 import { authorizeRequest } from '../auth/require-token'
 import { type BridgeDeps, maxBodyBytes, retryAfterSeconds } from '../deps'
 import { errorMessage } from '../error-message'
 import { subjectParam } from '../http/validate'
 import { writeGate } from '../nats/next-write'
+import { requestSpan } from '../telemetry/http-spans'
+import { relaySpans } from '../telemetry/relay-spans'
 import type { BridgeEnv } from '../types'
 
 /** Request headers that describe the HTTP hop (or carry credentials) and stay here. */
@@ -68,13 +72,20 @@ export const isReservedHeader = (name: string): boolean => {
 /** W3C trace context keeps its lowercase names; everything else goes out as `X-Foo-Bar` (NATS headers are case-sensitive). */
 const TRACE_HEADERS = new Set(['traceparent', 'tracestate'])
 
-const toNatsHeaders = (incoming: Headers, requestId: string): MsgHdrs => {
+/** While tracing is on, the trace context sent is the relay span's, not the caller's. */
+const toNatsHeaders = (
+  incoming: Headers,
+  requestId: string,
+  traced?: { tracing: Tracing; span: Span },
+): MsgHdrs => {
   const h = natsHeaders()
   for (const [name, value] of incoming) {
     if (HOP_HEADERS.has(name) || name === 'x-request-id' || isReservedHeader(name)) continue
+    if (traced && TRACE_HEADERS.has(name)) continue
     h.append(TRACE_HEADERS.has(name) ? name : canonicalMIMEHeaderKey(name), value)
   }
   h.set('X-Request-Id', requestId)
+  traced?.tracing.inject(traced.span, (name, value) => h.set(name, value))
   return h
 }
 
@@ -118,7 +129,7 @@ const relayHeaders = (msg: Msg, set: (name: string, value: string) => void): voi
     set('Content-Type', looksLikeJson(msg.data) ? 'application/json' : 'application/octet-stream')
 }
 
-export const requestRoutes = (deps: BridgeDeps) => {
+export const requestRoutes = (deps: BridgeDeps, tracing?: Tracing) => {
   const { config, nats, metrics } = deps
   const gate = writeGate()
   return new Hono<BridgeEnv>().post('/:subject', subjectParam, async (c) => {
@@ -133,9 +144,11 @@ export const requestRoutes = (deps: BridgeDeps) => {
     refuseTooDeep(body, config.maxJsonDepth)
 
     const started = performance.now()
+    const span = tracing && relaySpans(tracing).start(subject, body.byteLength, requestSpan(c))
     const done = (outcome: string) => {
       metrics.relayTotal.inc({ outcome })
       metrics.relayDuration.observe({ outcome }, (performance.now() - started) / 1000)
+      if (tracing && span) relaySpans(tracing).end(span, outcome)
     }
     const handles = await nats.waitForConnection(timeoutMs)
     const remaining = timeoutMs - (performance.now() - started)
@@ -151,7 +164,7 @@ export const requestRoutes = (deps: BridgeDeps) => {
       reply = await gate(() =>
         handles.nc.request(subject, body, {
           timeout: Math.ceil(remaining),
-          headers: toNatsHeaders(c.req.raw.headers, c.get('requestId')),
+          headers: toNatsHeaders(c.req.raw.headers, c.get('requestId'), tracing && span && { tracing, span }),
         }),
       )
     } catch (err) {

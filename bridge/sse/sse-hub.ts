@@ -1,6 +1,8 @@
 import type { ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
+import type { Tracing } from '../../shared/telemetry/tracing'
 import { errorMessage } from '../error-message'
+import { sseBatchSpans } from '../telemetry/sse-spans'
 import type { SseConfig } from './config'
 import type { EventSource } from './event-source'
 import type { SseMetrics } from './metrics'
@@ -15,6 +17,8 @@ export class SseHub {
     private readonly config: SseConfig,
     private readonly metrics: SseMetrics,
     private readonly logger: Logger,
+    /** Undefined while tracing is off. */
+    private readonly tracing?: Tracing,
   ) {}
 
   /** Takes a slot under the cap; the returned release is idempotent. */
@@ -68,10 +72,12 @@ export class SseHub {
 
   async #pump(conn: SseConnection, source: EventSource, log: Logger): Promise<void> {
     const labels = { source: source.kind }
+    const batches = this.tracing && sseBatchSpans(this.tracing, source.kind)
     try {
       for await (const event of source.events) {
         if (!conn.send(event)) break
         this.metrics.eventsSent.inc(labels)
+        batches?.sent()
       }
       if (!conn.closed) conn.cut('upstream_error', 'the subscription ended')
     } catch (err) {
@@ -79,6 +85,7 @@ export class SseHub {
       log.warn({ err: message, source: source.kind }, 'SSE source failed')
       conn.cut('upstream_error', 'the subscription failed')
     } finally {
+      batches?.end()
       await source.close()
     }
   }

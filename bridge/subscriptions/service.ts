@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { backoffDelay } from '../../shared/backoff'
 import type { SubscriptionState, SubscriptionStats } from '../../shared/bridge-contract'
 import { STREAM_NAME } from '../../shared/subjects'
+import type { Tracing } from '../../shared/telemetry/tracing'
 import type { BridgeConfig } from '../config'
 import { errorMessage } from '../error-message'
 import { isApiError, WRONG_LAST_SEQUENCE } from '../nats/api-error'
@@ -32,6 +33,7 @@ export interface WebhookServiceOptions {
   metrics: WebhookMetrics
   logger: Logger
   resolve?: ResolveAll
+  tracing?: Tracing
 }
 
 export interface Connected {
@@ -310,6 +312,7 @@ export class WebhookService {
       metrics: this.options.metrics,
       logger: this.#log,
       resolve: this.options.resolve,
+      tracing: this.options.tracing,
       disable: async (subscription, reason) => {
         await this.setState(subscription, 'disabled', reason)
       },

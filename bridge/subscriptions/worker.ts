@@ -2,8 +2,11 @@ import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from 
 import type { Logger } from 'pino'
 import { backoffDelay } from '../../shared/backoff'
 import { eventTypeForSubject, STREAM_NAME } from '../../shared/subjects'
+import type { Tracing } from '../../shared/telemetry/tracing'
+import { traceContextFrom } from '../../shared/trace-context'
 import { webhookHeaders } from '../../shared/webhook-signing'
 import { errorMessage } from '../error-message'
+import { webhookSpans } from '../telemetry/webhook-spans'
 import { coarseReason } from './coarse-error'
 import type { WebhookConfig } from './config'
 import { deadLetter, originOf } from './dead-letters'
@@ -31,6 +34,8 @@ export interface WorkerDeps {
   /** Called on 410 Gone: the subscription is to be disabled everywhere. */
   disable(name: string, reason: string): Promise<void>
   resolve?: ResolveAll
+  /** Undefined while tracing is off. */
+  tracing?: Tracing
 }
 
 interface EventMeta {
@@ -41,6 +46,17 @@ interface EventMeta {
 }
 
 const PULL_EXPIRES_MS = 5_000
+
+/** The message's own trace context goes on to the receiver (tracing off). */
+const passTraceContext = (
+  carried: (name: string) => string | undefined,
+  set: (name: string, value: string) => void,
+) => {
+  const context = traceContextFrom(carried)
+  if (!context) return
+  set('traceparent', context.traceparent)
+  if (context.tracestate) set('tracestate', context.tracestate)
+}
 
 const eventMeta = (m: JsMsg, body: string): EventMeta => {
   const origin = originOf(m)
@@ -188,6 +204,22 @@ export class SubscriptionWorker {
       'ce-time': meta.time,
       'ce-specversion': '1.0',
     }
+    const carried = (name: string) => m.headers?.get(name)
+    const setHeader = (name: string, value: string) => {
+      headers[name] = value
+    }
+    const { tracing } = deps
+    const span =
+      tracing &&
+      webhookSpans(tracing).start({
+        subscription: record.name,
+        url: record.url,
+        attempt,
+        eventId: meta.id,
+        parent: tracing.extract(carried),
+      })
+    if (tracing && span) tracing.inject(span, setHeader)
+    else passTraceContext(carried, setHeader)
     const started = performance.now()
     const outcome = await deliver({
       url: record.url,
@@ -197,6 +229,12 @@ export class SubscriptionWorker {
       policy: deps.config.ssrf,
       resolve: deps.resolve,
     })
+    if (tracing && span)
+      webhookSpans(tracing).end(
+        span,
+        outcome,
+        outcome.kind !== 'delivered' && outcome.kind !== 'gone' && attempt >= record.max_deliver,
+      )
     deps.metrics.deliveries.inc({ subscription: record.name, outcome: outcome.kind })
     deps.metrics.duration.observe({ outcome: outcome.kind }, (performance.now() - started) / 1000)
 

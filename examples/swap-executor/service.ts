@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { Span } from '@opentelemetry/api'
 import {
   ErrorCode,
-  headers,
   type Msg,
   type NatsConnection,
   NatsError,
@@ -19,6 +19,8 @@ import {
   type SwapOutcomeEventType,
   swapOutcomeEventId,
 } from '../../shared/swap-execution'
+import type { Tracing } from '../../shared/telemetry/tracing'
+import { ATTR_SWAP_ACTION, ATTR_SWAP_ID, ATTR_SWAP_STATUS, startCommandSpan, tracedHeaders } from './tracing'
 
 export const EXECUTOR_NAME = 'library-swap-executor'
 export const EXECUTOR_VERSION = '1.0.0'
@@ -35,6 +37,8 @@ export interface SwapExecutorOptions {
   validateTimeoutMs: number
   log?: (line: Record<string, unknown>) => void
   random?: () => number
+  /** Spans exported over OTLP (`startTracing`); undefined leaves tracing off. */
+  tracing?: Tracing
 }
 
 export const DEFAULT_EXECUTOR_OPTIONS: SwapExecutorOptions = {
@@ -56,15 +60,21 @@ interface Outcome {
   validation_results: Record<string, unknown> | null
 }
 type Validation = { ok: true; results: Record<string, unknown> | null } | { ok: false; response: Outcome }
+/** The span of the command being handled, while tracing is on. */
+type Trace = { tracing: Tracing; span: Span } | undefined
 
 const askLibrary = async (
   nc: NatsConnection,
   request: SwapRequest,
   timeoutMs: number,
+  trace: Trace,
 ): Promise<Validation> => {
   let reply: Msg
   try {
-    reply = await nc.request(SWAP_VALIDATE_SUBJECT, json(request), { timeout: timeoutMs })
+    reply = await nc.request(SWAP_VALIDATE_SUBJECT, json(request), {
+      timeout: timeoutMs,
+      ...(trace ? { headers: tracedHeaders(trace) } : {}),
+    })
   } catch (err) {
     const why =
       err instanceof NatsError && err.code === ErrorCode.NoResponders
@@ -109,6 +119,7 @@ const publishLateOutcome = async (
   nc: NatsConnection,
   command: LibrarySwapCommand,
   response: SwapResponse,
+  trace: Trace,
 ) => {
   const eventType: SwapOutcomeEventType =
     command.action === 'rollback' ? 'swap.rolled_back' : response.success ? 'swap.completed' : 'swap.failed'
@@ -142,7 +153,7 @@ const publishLateOutcome = async (
             event_type: eventType,
             data: { ...parties, reason: command.reason, message: response.message },
           })
-  const h = headers()
+  const h = tracedHeaders(trace)
   h.set('Content-Type', 'application/json')
   await nc.jetstream().publish(subjectFor(eventType), json(event), { msgID: event.event_id, headers: h })
   return event
@@ -152,6 +163,7 @@ const execute = async (
   nc: NatsConnection,
   command: LibrarySwapCommand,
   options: SwapExecutorOptions,
+  trace: Trace,
 ): Promise<SwapResponse> => {
   const { swap_id } = command
   if (command.action === 'rollback') {
@@ -166,7 +178,7 @@ const execute = async (
   }
   let validationResults: Record<string, unknown> | null = null
   if (options.validate) {
-    const validation = await askLibrary(nc, command, options.validateTimeoutMs)
+    const validation = await askLibrary(nc, command, options.validateTimeoutMs, trace)
     if (!validation.ok) return { swap_id, ...validation.response }
     validationResults = validation.results
   }
@@ -209,23 +221,29 @@ export const startSwapExecutor = async (
     description: 'Reference executor for library.swap.command',
     queue: options.queue,
   })
-  const handle = async (msg: ServiceMsg) => {
+  const { tracing } = options
+  const handle = async (msg: ServiceMsg, trace: Trace) => {
     const started = Date.now()
     let body: unknown
     try {
       body = msg.json()
     } catch {
       msg.respondError(400, 'swap command is not JSON', json({ error: 'swap command is not JSON' }))
+      trace?.tracing.fail(trace.span, 'invalid_command', 'swap command is not JSON')
       return
     }
     const parsed = v.safeParse(LibrarySwapCommand, body)
     if (!parsed.success) {
       const issues = v.flatten(parsed.issues)
       msg.respondError(400, 'invalid swap command', json({ error: 'invalid swap command', issues }))
+      trace?.tracing.fail(trace.span, 'invalid_command', 'invalid swap command')
       return
     }
     const command = parsed.output
-    const response = await execute(nc, command, options)
+    trace?.span.setAttributes({ [ATTR_SWAP_ID]: command.swap_id, [ATTR_SWAP_ACTION]: command.action })
+    const response = await execute(nc, command, options, trace)
+    trace?.span.setAttribute(ATTR_SWAP_STATUS, response.status)
+    if (trace && response.status === 'failed') trace.tracing.fail(trace.span, 'swap_failed', response.message)
     const elapsed = Date.now() - started
     log({
       msg: 'swap command handled',
@@ -238,7 +256,7 @@ export const startSwapExecutor = async (
     // Past the Library's deadline the reply goes nowhere; the event settles the swap instead.
     if (command.reply_timeout_ms !== undefined && elapsed >= command.reply_timeout_ms * 0.8) {
       try {
-        const event = await publishLateOutcome(nc, command, response)
+        const event = await publishLateOutcome(nc, command, response, trace)
         log({ msg: 'late outcome published', swap_id: command.swap_id, event_type: event.event_type })
       } catch (err) {
         log({ msg: 'could not publish the late outcome', swap_id: command.swap_id, err: describe(err) })
@@ -252,7 +270,16 @@ export const startSwapExecutor = async (
         log({ msg: 'endpoint error', err: err.message })
         return
       }
-      void handle(msg)
+      if (tracing === undefined) {
+        void handle(msg, undefined)
+        return
+      }
+      const span = startCommandSpan(tracing, {
+        subject: msg.subject,
+        queue: options.queue,
+        carried: msg.headers,
+      })
+      void handle(msg, { tracing, span }).finally(() => span.end())
     },
   })
   return service

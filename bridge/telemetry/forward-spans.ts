@@ -1,0 +1,57 @@
+import type { Span } from '@opentelemetry/api'
+import type { Tracing } from '../../shared/telemetry/tracing'
+
+export interface ForwardSpans {
+  /** A consumer span per forwarded message, under the trace its `traceparent` header names. */
+  start(forward: {
+    subject: string
+    queue?: string
+    url: string
+    parent: ReturnType<Tracing['extract']>
+  }): Span
+  /** `status` is the target's answer, absent when it gave none (`errorType` then says why). */
+  end(span: Span, result: { status?: number; errorType?: string; message?: string }): void
+}
+
+const cache = new WeakMap<Tracing, ForwardSpans>()
+
+export const forwardSpans = (tracing: Tracing): ForwardSpans => {
+  const cached = cache.get(tracing)
+  if (cached) return cached
+  const { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_URL_FULL } = tracing.semconv
+  const {
+    ATTR_MESSAGING_CONSUMER_GROUP_NAME,
+    ATTR_MESSAGING_DESTINATION_NAME,
+    ATTR_MESSAGING_OPERATION_NAME,
+    ATTR_MESSAGING_OPERATION_TYPE,
+    ATTR_MESSAGING_SYSTEM,
+    MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
+  } = tracing.incubating
+  const spans: ForwardSpans = {
+    start: ({ subject, queue, url, parent }) =>
+      tracing.startSpan(
+        `process ${subject}`,
+        {
+          kind: 'consumer',
+          attributes: {
+            [ATTR_MESSAGING_SYSTEM]: 'nats',
+            [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
+            [ATTR_MESSAGING_OPERATION_NAME]: 'forward',
+            [ATTR_MESSAGING_DESTINATION_NAME]: subject,
+            [ATTR_MESSAGING_CONSUMER_GROUP_NAME]: queue,
+            [ATTR_HTTP_REQUEST_METHOD]: 'POST',
+            [ATTR_URL_FULL]: url,
+          },
+        },
+        parent,
+      ),
+    end(span, { status, errorType, message }) {
+      if (status !== undefined) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status)
+      if (errorType !== undefined) tracing.fail(span, errorType, message)
+      else if (status !== undefined && status >= 400) tracing.fail(span, String(status), message)
+      span.end()
+    },
+  }
+  cache.set(tracing, spans)
+  return spans
+}

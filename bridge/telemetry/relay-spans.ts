@@ -1,0 +1,49 @@
+import type { Span } from '@opentelemetry/api'
+import type { Tracing } from '../../shared/telemetry/tracing'
+import { ATTR_RELAY_OUTCOME } from './attributes'
+
+export interface RelaySpans {
+  /** A client span per relayed request, under the HTTP request's span. */
+  start(subject: string, bytes: number, request: Span | undefined): Span
+  /** Ends the span with its outcome; anything but `ok` is an error. */
+  end(span: Span, outcome: string): void
+}
+
+const cache = new WeakMap<Tracing, RelaySpans>()
+
+export const relaySpans = (tracing: Tracing): RelaySpans => {
+  const cached = cache.get(tracing)
+  if (cached) return cached
+  const {
+    ATTR_MESSAGING_DESTINATION_NAME,
+    ATTR_MESSAGING_MESSAGE_BODY_SIZE,
+    ATTR_MESSAGING_OPERATION_NAME,
+    ATTR_MESSAGING_OPERATION_TYPE,
+    ATTR_MESSAGING_SYSTEM,
+    MESSAGING_OPERATION_TYPE_VALUE_SEND,
+  } = tracing.incubating
+  const spans: RelaySpans = {
+    start: (subject, bytes, request) =>
+      tracing.startSpan(
+        `request ${subject}`,
+        {
+          kind: 'client',
+          attributes: {
+            [ATTR_MESSAGING_SYSTEM]: 'nats',
+            [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_SEND,
+            [ATTR_MESSAGING_OPERATION_NAME]: 'request',
+            [ATTR_MESSAGING_DESTINATION_NAME]: subject,
+            [ATTR_MESSAGING_MESSAGE_BODY_SIZE]: bytes,
+          },
+        },
+        request && tracing.contextOf(request),
+      ),
+    end(span, outcome) {
+      span.setAttribute(ATTR_RELAY_OUTCOME, outcome)
+      if (outcome !== 'ok') tracing.fail(span, outcome)
+      span.end()
+    },
+  }
+  cache.set(tracing, spans)
+  return spans
+}

@@ -1,0 +1,44 @@
+import type { Span } from '@opentelemetry/api'
+import { headers, type MsgHdrs } from 'nats'
+import type { Tracing } from '../../shared/telemetry/tracing'
+
+export const ATTR_SWAP_ID = 'library.swap.id'
+export const ATTR_SWAP_ACTION = 'library.swap.action'
+/** completed, failed, rejected, validated, rolled_back, or invalid_command. */
+export const ATTR_SWAP_STATUS = 'library.swap.status'
+
+/** A consumer span per `library.swap.command` answered, under the command's `traceparent`. */
+export const startCommandSpan = (
+  tracing: Tracing,
+  { subject, queue, carried }: { subject: string; queue: string; carried: MsgHdrs | undefined },
+): Span => {
+  const {
+    ATTR_MESSAGING_CONSUMER_GROUP_NAME,
+    ATTR_MESSAGING_DESTINATION_NAME,
+    ATTR_MESSAGING_OPERATION_NAME,
+    ATTR_MESSAGING_OPERATION_TYPE,
+    ATTR_MESSAGING_SYSTEM,
+    MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
+  } = tracing.incubating
+  return tracing.startSpan(
+    `process ${subject}`,
+    {
+      kind: 'consumer',
+      attributes: {
+        [ATTR_MESSAGING_SYSTEM]: 'nats',
+        [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
+        [ATTR_MESSAGING_OPERATION_NAME]: 'process',
+        [ATTR_MESSAGING_DESTINATION_NAME]: subject,
+        [ATTR_MESSAGING_CONSUMER_GROUP_NAME]: queue,
+      },
+    },
+    tracing.extract((name) => carried?.get(name)),
+  )
+}
+
+/** Headers whose `traceparent` names `span`, for the requests and events sent while handling it. */
+export const tracedHeaders = (trace: { tracing: Tracing; span: Span } | undefined): MsgHdrs => {
+  const h = headers()
+  trace?.tracing.inject(trace.span, (name, value) => h.set(name, value))
+  return h
+}
