@@ -4,29 +4,8 @@ import { validator } from 'hono/validator'
 import * as v from 'valibot'
 import { parseJsonText, readBodyText, requireJsonContentType } from '../../shared/http/read-body'
 import { HttpError, invalidInput } from '../../shared/http-error'
+import { declareInput } from '../../shared/openapi/describe-route'
 import { validateSubject } from '../../shared/subject-validation'
-
-/** What a route's validators declare about its inputs; the OpenAPI document reads it. */
-export interface DeclaredInput {
-  body?: v.GenericSchema
-  query?: v.GenericSchema & { entries: v.ObjectEntries }
-}
-
-const DECLARED = Symbol('declared input')
-
-const declaring = <M extends object>(middleware: M, input: DeclaredInput): M =>
-  Object.assign(middleware, { [DECLARED]: input })
-
-/** The inputs a route handler (a validator) declares, if it is one. */
-export const declaredInput = (handler: unknown): DeclaredInput | undefined =>
-  typeof handler === 'function' ? (handler as { [DECLARED]?: DeclaredInput })[DECLARED] : undefined
-
-/**
- * Declares the body of a route that reads and checks it itself (the publish route bounds the
- * batch and the nesting before the schema runs); passes the request on untouched.
- */
-export const bodyReadByRoute = (schema: v.GenericSchema): MiddlewareHandler =>
-  declaring(async (_c, next) => next(), { body: schema })
 
 /** The validators' hook: a failed schema is a 400 `invalid_input` naming each field. */
 const refuseInvalid = (result: { success: boolean; error?: readonly unknown[] }, _c: Context) => {
@@ -50,7 +29,7 @@ export const jsonBody = <S extends v.GenericSchema>(schema: S, limit: number) =>
     ;(c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text)
     return validate(c, next)
   }) as typeof validate satisfies MiddlewareHandler
-  return declaring(middleware, { body: schema })
+  return declareInput(middleware, { body: schema })
 }
 
 /**
@@ -58,7 +37,7 @@ export const jsonBody = <S extends v.GenericSchema>(schema: S, limit: number) =>
  * issues are named `query.<parameter>`.
  */
 export const queryInput = <S extends v.GenericSchema & { entries: v.ObjectEntries }>(schema: S) =>
-  declaring(
+  declareInput(
     validator('query', (_value, c): v.InferOutput<S> => {
       const parsed = v.safeParse(schema, c.req.query())
       if (!parsed.success) throw invalidInput(parsed.issues, 'query')

@@ -1,19 +1,6 @@
 import type { RouterRoute } from 'hono/types'
-import { buildDocument, type OperationSpec } from '../../shared/openapi/document'
-import { declaredInput } from '../http/validate'
-import { BRIDGE_OPERATIONS } from './operations'
-
-/**
- * The operations with the request bodies and query strings their routes declare (validators),
- * over what `operations.ts` says of them (summaries, responses, examples, the rest).
- */
-export const bridgeOperations = (routes: readonly RouterRoute[]): OperationSpec[] =>
-  BRIDGE_OPERATIONS.map((op) => {
-    const declared = routes
-      .filter((route) => route.method === op.method.toUpperCase() && route.path === op.path)
-      .map((route) => declaredInput(route.handler))
-    return Object.assign({}, op, ...declared)
-  })
+import { buildDocument } from '../../shared/openapi/document'
+import { operationsFromRoutes } from '../../shared/openapi/operations-from-routes'
 
 export const bridgeDocument = (routes: readonly RouterRoute[]) =>
   buildDocument({
@@ -26,5 +13,5 @@ export const bridgeDocument = (routes: readonly RouterRoute[]) =>
     securitySchemes: {
       bearer: { type: 'http', scheme: 'bearer', description: 'A token from BRIDGE_TOKENS' },
     },
-    operations: bridgeOperations(routes),
+    operations: operationsFromRoutes(routes),
   })

@@ -5,15 +5,16 @@ import { LibraryEvent } from '../../shared/events'
 import { readJson } from '../../shared/http/read-body'
 import { type FieldIssue, HttpError, issuesToDetails } from '../../shared/http-error'
 import { eventFieldDepthLimit, findTooDeep } from '../../shared/json-depth'
+import { bodyReadByRoute } from '../../shared/openapi/describe-route'
 import { subjectFor } from '../../shared/subjects'
 import type { Tracing } from '../../shared/telemetry/tracing'
 import { validTraceparent } from '../../shared/trace-context'
 import { authorize } from '../auth/require-token'
 import { type BridgeDeps, maxBodyBytes, retryAfterSeconds } from '../deps'
-import { bodyReadByRoute } from '../http/validate'
 import { type EncodedEvent, encodeEvent, publishEvents } from '../nats/publisher'
 import { requestSpan } from '../telemetry/http-spans'
 import type { BridgeEnv } from '../types'
+import { publishDoc } from './events.doc'
 
 /** Room for the headers (Nats-Msg-Id, type, traceparent…) that travel with each event. */
 const HEADER_RESERVE_BYTES = 512
@@ -49,7 +50,7 @@ const itemsOf = (body: unknown, maxBatch: number): { items: unknown[]; batch: bo
 
 export const eventRoutes = (deps: BridgeDeps, tracing?: Tracing) => {
   const { config, nats, metrics } = deps
-  return new Hono<BridgeEnv>().post('/', bodyReadByRoute(PublishBody), async (c) => {
+  return new Hono<BridgeEnv>().post('/', publishDoc, bodyReadByRoute(PublishBody), async (c) => {
     const limit = maxBodyBytes(deps)
     const { items, batch } = itemsOf(
       await readJson(c.req.raw, limit, { trustContentLength: true }),
@@ -107,7 +108,7 @@ export const eventRoutes = (deps: BridgeDeps, tracing?: Tracing) => {
       traceparent: validTraceparent(c.req.header('traceparent')),
       metrics,
       tracing: tracing && { tracing, request: requestSpan(c) },
-      })
+    })
     const body = results.map(({ ok: _ok, ...result }) => result)
     const failed = results.filter((r) => !r.ok).length
     if (failed > 0) {

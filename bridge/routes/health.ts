@@ -5,6 +5,7 @@ import type { BridgeDeps } from '../deps'
 import { errorMessage } from '../error-message'
 import type { WebhookService } from '../subscriptions/service'
 import type { BridgeEnv } from '../types'
+import { healthDocs } from './health.doc'
 
 const STREAM_INFO_TIMEOUT_MS = 1_500
 
@@ -114,7 +115,7 @@ export const healthRoutes = (deps: BridgeDeps, webhooks: WebhookService) => {
   const streamInfoFor = (authorization: string | undefined) =>
     authenticated(authorization) ? streamSnapshot.fresh() : streamSnapshot.recent()
   return new Hono<BridgeEnv>()
-    .get('/health', (c) => {
+    .get('/health', healthDocs.live, (c) => {
       // The client gave up for good (it never does on network trouble): only a restart helps.
       if (nats.state === 'closed' && !deps.isShuttingDown?.()) {
         return c.json(
@@ -124,7 +125,7 @@ export const healthRoutes = (deps: BridgeDeps, webhooks: WebhookService) => {
       }
       return c.json({ status: 'ok', uptime_s: Math.round((Date.now() - startedAt) / 1000) })
     })
-    .get('/ready', (c) => {
+    .get('/ready', healthDocs.ready, (c) => {
       const reason = notReadyReason(deps, webhooks)
       if (reason === undefined) return c.json({ status: 'ready' })
       c.header('Retry-After', '1')
@@ -138,7 +139,7 @@ export const healthRoutes = (deps: BridgeDeps, webhooks: WebhookService) => {
         503,
       )
     })
-    .get('/health/detailed', async (c) => {
+    .get('/health/detailed', healthDocs.detailed, async (c) => {
       const snap = nats.snapshot()
       const reason = notReadyReason(deps, webhooks)
       const streamStatus = stream.status()
@@ -169,7 +170,7 @@ export const healthRoutes = (deps: BridgeDeps, webhooks: WebhookService) => {
         registry: { ready: webhooks.ready, last_error: webhooks.lastError ?? null },
       })
     })
-    .get('/metrics', async (c) => {
+    .get('/metrics', healthDocs.metrics, async (c) => {
       c.header('Content-Type', metrics.registry.contentType)
       return c.body(await metrics.registry.metrics())
     })

@@ -8,6 +8,7 @@ import {
   NatsError,
   headers as natsHeaders,
 } from 'nats'
+import * as v from 'valibot'
 import {
   NO_RESPONDERS,
   RELAY_TIMEOUT,
@@ -17,6 +18,7 @@ import {
 import { readBodyBytes } from '../../shared/http/read-body'
 import { HttpError } from '../../shared/http-error'
 import { findTooDeep } from '../../shared/json-depth'
+import { bodyReadByRoute } from '../../shared/openapi/describe-route'
 import type { Tracing } from '../../shared/telemetry/tracing'
 import { authorizeRequest } from '../auth/require-token'
 import { type BridgeDeps, maxBodyBytes, retryAfterSeconds } from '../deps'
@@ -26,6 +28,7 @@ import { writeGate } from '../nats/next-write'
 import { requestSpan } from '../telemetry/http-spans'
 import { relaySpans } from '../telemetry/relay-spans'
 import type { BridgeEnv } from '../types'
+import { requestDoc } from './request.doc'
 
 /** Request headers that describe the HTTP hop (or carry credentials) and stay here. */
 const HOP_HEADERS = new Set([
@@ -129,10 +132,13 @@ const relayHeaders = (msg: Msg, set: (name: string, value: string) => void): voi
     set('Content-Type', looksLikeJson(msg.data) ? 'application/json' : 'application/octet-stream')
 }
 
+/** Any body, of any media type: it goes to the responder as it came (only JSON nesting is checked). */
+const relayedBody = bodyReadByRoute(v.unknown())
+
 export const requestRoutes = (deps: BridgeDeps, tracing?: Tracing) => {
   const { config, nats, metrics } = deps
   const gate = writeGate()
-  return new Hono<BridgeEnv>().post('/:subject', subjectParam, async (c) => {
+  return new Hono<BridgeEnv>().post('/:subject', requestDoc, relayedBody, subjectParam, async (c) => {
     const { subject } = c.req.valid('param')
     authorizeRequest(c.get('principal'), subject)
     const timeoutMs = requestTimeout(

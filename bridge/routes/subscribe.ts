@@ -17,6 +17,7 @@ import {
 } from '../sse/event-source'
 import type { SseHub } from '../sse/sse-hub'
 import type { BridgeEnv } from '../types'
+import { subscribeDoc } from './subscribe.doc'
 
 type SubscribeEnv = BridgeEnv & { Bindings: HttpBindings }
 
@@ -61,7 +62,7 @@ export const subscribeRoutes = (deps: BridgeDeps, hub: SseHub) => {
     ...deps.config.forward.routes.filter((route) => route.reply).map((route) => route.subject),
   ]
 
-  return new Hono<SubscribeEnv>().get('/', queryInput(SubscribeQuery), async (c) => {
+  return new Hono<SubscribeEnv>().get('/', subscribeDoc, queryInput(SubscribeQuery), async (c) => {
     const { subject: pattern, from, queue } = c.req.valid('query')
     const principal = c.get('principal')
     authorizeSubscribe(principal, pattern, answered)

@@ -14,6 +14,7 @@ import { publicView, type SubscriptionRecord } from '../subscriptions/schema'
 import { ConflictError, LimitError, NotConnectedError, type WebhookService } from '../subscriptions/service'
 import { checkUrl, SsrfError } from '../subscriptions/ssrf-guard'
 import type { BridgeEnv } from '../types'
+import { subscriptionDocs } from './subscriptions.doc'
 
 const BODY_LIMIT = 16 * 1024
 
@@ -67,7 +68,7 @@ export const subscriptionRoutes = (deps: BridgeDeps, service: WebhookService) =>
   }
 
   return new Hono<BridgeEnv>()
-    .post('/', jsonBody(CreateSubscription, BODY_LIMIT), async (c) => {
+    .post('/', subscriptionDocs.create, jsonBody(CreateSubscription, BODY_LIMIT), async (c) => {
       const input = c.req.valid('json')
       authorizeSubscribe(c.get('principal'), input.subject)
       if (!isStreamPattern(input.subject)) {
@@ -131,31 +132,31 @@ export const subscriptionRoutes = (deps: BridgeDeps, service: WebhookService) =>
       // The secret is shown this once.
       return c.json({ ...publicView(record), secret: record.secret }, 201)
     })
-    .get('/', async (c) => {
+    .get('/', subscriptionDocs.list, async (c) => {
       const principal = c.get('principal')
       const records = await call(() => service.list())
       return c.json({ subscriptions: records.filter((r) => manages(principal, r)).map(publicView) })
     })
-    .get('/:name', async (c) =>
+    .get('/:name', subscriptionDocs.get, async (c) =>
       c.json(await withDetails(await visible(c.get('principal'), c.req.param('name')))),
     )
-    .delete('/:name', async (c) => {
+    .delete('/:name', subscriptionDocs.delete, async (c) => {
       const record = await visible(c.get('principal'), c.req.param('name'))
       await call(() => service.remove(record.name))
       return c.body(null, 204)
     })
-    .post('/:name/replay', async (c) => {
+    .post('/:name/replay', subscriptionDocs.replay, async (c) => {
       const record = await visible(c.get('principal'), c.req.param('name'))
       const replayed = await call(() => service.replay(record.name))
       return c.json({ name: record.name, replayed }, 202)
     })
-    .post('/:name/pause', async (c) => {
+    .post('/:name/pause', subscriptionDocs.pause, async (c) => {
       const record = await visible(c.get('principal'), c.req.param('name'))
       const updated = await call(() => service.setState(record.name, 'paused', 'paused through the API'))
       if (!updated) throw new HttpError(404, 'not_found', `No subscription named ${record.name}`)
       return c.json(await withDetails(updated))
     })
-    .post('/:name/resume', async (c) => {
+    .post('/:name/resume', subscriptionDocs.resume, async (c) => {
       const record = await visible(c.get('principal'), c.req.param('name'))
       const updated = await call(() => service.setState(record.name, 'active', null))
       if (!updated) throw new HttpError(404, 'not_found', `No subscription named ${record.name}`)

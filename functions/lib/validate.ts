@@ -5,6 +5,7 @@ import { Uuid } from '../../shared/domain'
 import { parseJsonText, readBodyText, requireJsonContentType } from '../../shared/http/read-body'
 import { HttpError, invalidInput } from '../../shared/http-error'
 import { findTooDeep } from '../../shared/json-depth'
+import { declareInput } from '../../shared/openapi/describe-route'
 import type { HonoEnv } from '../env'
 
 /**
@@ -56,28 +57,17 @@ const bufferJson = async (c: Context<HonoEnv>, optional: boolean) => {
   cacheText(c, text)
 }
 
-/** What a validator declares about its route, read by the OpenAPI document (openapi/route-inputs.ts). */
-export const ROUTE_INPUT = Symbol('route input')
-
-export type RouteInput =
-  | { target: 'json'; schema: v.GenericSchema; required: boolean }
-  | { target: 'query'; schema: v.GenericSchema & { entries: v.ObjectEntries } }
-  | { target: 'param'; name: string; schema: v.GenericSchema }
-
-const declaring = <H extends MiddlewareHandler<HonoEnv>>(handler: H, input: RouteInput): H =>
-  Object.assign(handler, { [ROUTE_INPUT]: input })
-
 const withBufferedBody = <H extends MiddlewareHandler<HonoEnv>>(
   validate: H,
   schema: v.GenericSchema,
   optional: boolean,
 ): H =>
-  declaring(
+  declareInput(
     (async (c, next) => {
       await bufferJson(c, optional)
       return validate(c, next)
     }) as H,
-    { target: 'json', schema, required: !optional },
+    { body: schema, bodyRequired: !optional },
   )
 
 /** A JSON object body validated by `schema`; `c.req.valid('json')` is its output. */
@@ -101,11 +91,11 @@ export const queryInput = <S extends v.GenericSchema & { entries: v.ObjectEntrie
     }
     return validate(c, next)
   }) as typeof validate
-  return declaring(checked, { target: 'query', schema })
+  return declareInput(checked, { query: schema })
 }
 
 /** The `:id` path parameter, a UUID (lower-cased): a bad one is a 400, never a database error. */
-export const idParam = declaring(
+export const idParam = declareInput(
   sValidator('param', v.object({ id: v.pipe(Uuid, v.toLowerCase()) }), refuseInvalid),
-  { target: 'param', name: 'id', schema: Uuid },
+  { params: { id: Uuid } },
 )

@@ -1,10 +1,5 @@
 import { buildDocument } from '../../shared/openapi/document'
-import { FUNCTIONS_OPERATIONS } from './operations'
-import { type RegisteredRoute, withDeclaredInputs } from './route-inputs'
-
-/** The operations, with the inputs the app's routes declare. */
-export const functionsOperations = (routes: readonly RegisteredRoute[]) =>
-  withDeclaredInputs(FUNCTIONS_OPERATIONS, routes)
+import { operationsFromRoutes, type RegisteredRoute } from '../../shared/openapi/operations-from-routes'
 
 export const functionsDocument = (routes: readonly RegisteredRoute[]) =>
   buildDocument({
@@ -17,5 +12,6 @@ export const functionsDocument = (routes: readonly RegisteredRoute[]) =>
       apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from API_KEYS' },
       forwardToken: { type: 'http', scheme: 'bearer', description: 'FORWARD_TOKEN, held by the bridge' },
     },
-    operations: functionsOperations(routes),
+    tags: ['entities', 'deployments', 'swaps'],
+    operations: operationsFromRoutes(routes),
   })

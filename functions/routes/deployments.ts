@@ -14,6 +14,7 @@ import {
   type TransitionDetails,
   transitionDeployment,
 } from '../services/deployments'
+import { deploymentDocs } from './deployments.doc'
 
 const Text = v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(2_000))
 
@@ -52,7 +53,7 @@ const transition = async (
 }
 
 export const deploymentRoutes = new Hono<HonoEnv>()
-  .post('/', jsonBody(StartDeploymentBody), async (c) => {
+  .post('/', deploymentDocs.start, jsonBody(StartDeploymentBody), async (c) => {
     const body = c.req.valid('json')
     const { value } = await startDeployment(
       c.var.db,
@@ -61,7 +62,7 @@ export const deploymentRoutes = new Hono<HonoEnv>()
     )
     return c.json(deploymentView(value), 201, { location: `/api/v1/deployments/${value.id}` })
   })
-  .get('/', queryInput(ListDeploymentsQuery), async (c) => {
+  .get('/', deploymentDocs.list, queryInput(ListDeploymentsQuery), async (c) => {
     const query = c.req.valid('query')
     const { rows, nextSeq } = await listDeployments(c.var.db, {
       entityId: query.entity_id?.toLowerCase(),
@@ -75,18 +76,18 @@ export const deploymentRoutes = new Hono<HonoEnv>()
       next_cursor: nextSeq === null ? null : encodeCursor(nextSeq),
     })
   })
-  .get('/:id', idParam, async (c) => {
+  .get('/:id', deploymentDocs.get, idParam, async (c) => {
     const { id } = c.req.valid('param')
     const deployment = await getDeployment(c.var.db, id)
     if (!deployment) throw deploymentNotFound(id)
     return c.json(deploymentView(deployment))
   })
-  .post('/:id/complete', idParam, optionalJsonBody(CompleteDeploymentBody), (c) =>
+  .post('/:id/complete', deploymentDocs.complete, idParam, optionalJsonBody(CompleteDeploymentBody), (c) =>
     transition(c, c.req.valid('param').id, 'complete', c.req.valid('json')),
   )
-  .post('/:id/fail', idParam, jsonBody(FailDeploymentBody), (c) =>
+  .post('/:id/fail', deploymentDocs.fail, idParam, jsonBody(FailDeploymentBody), (c) =>
     transition(c, c.req.valid('param').id, 'fail', c.req.valid('json')),
   )
-  .post('/:id/rollback', idParam, jsonBody(RollbackDeploymentBody), (c) =>
+  .post('/:id/rollback', deploymentDocs.rollback, idParam, jsonBody(RollbackDeploymentBody), (c) =>
     transition(c, c.req.valid('param').id, 'rollback', c.req.valid('json')),
   )

@@ -15,6 +15,7 @@ import {
   registerEntity,
   runValidation,
 } from '../services/entities'
+import { entityDocs } from './entities.doc'
 
 const Description = v.pipe(v.string(), v.maxLength(2_000))
 
@@ -50,12 +51,12 @@ export const ListEntitiesQuery = v.strictObject({
 export const ValidateEntityBody = v.strictObject({})
 
 export const entityRoutes = new Hono<HonoEnv>()
-  .post('/', jsonBody(CreateEntityBody), async (c) => {
+  .post('/', entityDocs.register, jsonBody(CreateEntityBody), async (c) => {
     const body = c.req.valid('json')
     const { value } = await registerEntity(c.var.db, body, actionContext(c))
     return c.json(entityView(value), 201, { location: `/api/v1/entities/${value.id}` })
   })
-  .get('/', queryInput(ListEntitiesQuery), async (c) => {
+  .get('/', entityDocs.list, queryInput(ListEntitiesQuery), async (c) => {
     const query = c.req.valid('query')
     const { rows, nextSeq } = await listEntities(c.var.db, {
       type: query.type,
@@ -69,25 +70,25 @@ export const entityRoutes = new Hono<HonoEnv>()
       next_cursor: nextSeq === null ? null : encodeCursor(nextSeq),
     })
   })
-  .get('/:id', idParam, async (c) => {
+  .get('/:id', entityDocs.get, idParam, async (c) => {
     const { id } = c.req.valid('param')
     const entity = await getEntity(c.var.db, id)
     if (!entity) throw entityNotFound(id)
     return c.json(entityView(entity))
   })
-  .patch('/:id', idParam, jsonBody(UpdateEntityBody), async (c) => {
+  .patch('/:id', entityDocs.update, idParam, jsonBody(UpdateEntityBody), async (c) => {
     const { id } = c.req.valid('param')
     const patch = c.req.valid('json')
     const { value } = await changeEntity(c.var.db, id, patch, actionContext(c))
     return c.json(entityView(value))
   })
-  .delete('/:id', idParam, optionalJsonBody(DeleteEntityBody), async (c) => {
+  .delete('/:id', entityDocs.delete, idParam, optionalJsonBody(DeleteEntityBody), async (c) => {
     const { id } = c.req.valid('param')
     const { reason } = c.req.valid('json')
     const { value } = await deleteEntity(c.var.db, id, reason, actionContext(c))
     return c.json(entityView(value))
   })
-  .post('/:id/validate', idParam, optionalJsonBody(ValidateEntityBody), async (c) => {
+  .post('/:id/validate', entityDocs.validate, idParam, optionalJsonBody(ValidateEntityBody), async (c) => {
     const { id } = c.req.valid('param')
     const { value } = await runValidation(c.var.db, id, actionContext(c))
     return c.json({

@@ -5,6 +5,7 @@ import { createDb } from '../db/sql'
 import { type Config, type HonoEnv, parseBindings } from '../env'
 import { presentedKey } from '../middleware/api-key'
 import { probeBridge } from '../outbox/bridge-client'
+import { healthDocs } from './health.doc'
 
 const PROBE_TIMEOUT_MS = 2_000
 /** How long an isolate answers `/health/detailed` from its last check. */
@@ -145,9 +146,9 @@ const detailedReport = (config: Config, fresh: boolean): Promise<Report> => {
 }
 
 export const healthRoutes = new Hono<HonoEnv>()
-  .get('/', (c) => c.json({ status: 'ok' }))
+  .get('/', healthDocs.live, (c) => c.json({ status: 'ok' }))
   /** Database, bridge and NATS state and the outbox backlog: statuses, timings and counts only. */
-  .get('/detailed', async (c) => {
+  .get('/detailed', healthDocs.detailed, async (c) => {
     const { config, issues } = parseBindings(c.env)
     if (!config) {
       return c.json({

@@ -4,6 +4,7 @@ import { Uuid } from '../../shared/domain'
 import { LibraryEvent } from '../../shared/events'
 import { parseJsonText } from '../../shared/http/read-body'
 import { HttpError, invalidInput, issuesToDetails } from '../../shared/http-error'
+import { bodyReadByRoute } from '../../shared/openapi/describe-route'
 import type { SwapValidationReply } from '../../shared/swap'
 import type { HonoEnv } from '../env'
 import { requireConfig } from '../middleware/config'
@@ -11,6 +12,7 @@ import { database } from '../middleware/database'
 import { requireForwardToken } from '../middleware/forward-token'
 import { reconcileSwapEvent } from '../services/swaps'
 import { evaluateSwap, validationResults } from '../swaps/checks'
+import { internalSwapDocs } from './internal-swap.doc'
 
 /** Executors may send the whole command (swap_id, action, …): only the two ids matter here. */
 export const SwapValidateBody = v.looseObject({ from_entity_id: Uuid, to_entity_id: Uuid })
@@ -24,7 +26,7 @@ const MAX_VALIDATE_BYTES = 65_536
  */
 export const internalSwapRoutes = new Hono<HonoEnv>()
   .use(requireConfig(), requireForwardToken(), database())
-  .post('/swap/validate', async (c) => {
+  .post('/swap/validate', internalSwapDocs.validate, bodyReadByRoute(SwapValidateBody), async (c) => {
     const text = c.var.forwardedBody
     if (new TextEncoder().encode(text).byteLength > MAX_VALIDATE_BYTES)
       throw new HttpError(
@@ -56,7 +58,7 @@ export const internalSwapRoutes = new Hono<HonoEnv>()
       validation_results: validationResults(evaluation),
     })
   })
-  .post('/swap/events', async (c) => {
+  .post('/swap/events', internalSwapDocs.events, bodyReadByRoute(LibraryEvent), async (c) => {
     const parsed = v.safeParse(LibraryEvent, parseJsonText(c.var.forwardedBody))
     if (!parsed.success) throw invalidInput(parsed.issues)
     const result = await reconcileSwapEvent(c.var.db, parsed.output)

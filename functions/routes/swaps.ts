@@ -21,6 +21,7 @@ import {
 import { awaitStoredReply, parseIdempotencyKey } from '../swaps/idempotency'
 import type { SwapReply } from '../swaps/outcome'
 import { relaySwapCommand } from '../swaps/relay'
+import { swapDocs } from './swaps.doc'
 
 export const RollbackSwapBody = v.strictObject({
   reason: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(2_000))),
@@ -37,7 +38,7 @@ const send = (c: Context<HonoEnv>, reply: SwapReply, replayed = false) =>
   c.json(reply.body, reply.status, replayed ? { 'idempotent-replayed': 'true' } : undefined)
 
 export const swapRoutes = new Hono<HonoEnv>()
-  .post('/', jsonBody(SwapRequest), async (c) => {
+  .post('/', swapDocs.request, jsonBody(SwapRequest), async (c) => {
     const request = c.req.valid('json')
     const key = parseIdempotencyKey(c.req.header('idempotency-key'))
     const ctx = actionContext(c)
@@ -51,7 +52,7 @@ export const swapRoutes = new Hono<HonoEnv>()
     const { reply } = await finishSwap(c.var.db, start.swap, outcome, ctx, key, start.ready)
     return send(c, reply)
   })
-  .get('/', queryInput(ListSwapsQuery), async (c) => {
+  .get('/', swapDocs.list, queryInput(ListSwapsQuery), async (c) => {
     const query = c.req.valid('query')
     const { rows, nextSeq } = await listSwaps(c.var.db, {
       status: query.status,
@@ -61,13 +62,13 @@ export const swapRoutes = new Hono<HonoEnv>()
     })
     return c.json({ items: rows.map(swapView), next_cursor: nextSeq === null ? null : encodeCursor(nextSeq) })
   })
-  .get('/:id', idParam, async (c) => {
+  .get('/:id', swapDocs.get, idParam, async (c) => {
     const { id } = c.req.valid('param')
     const swap = await getSwap(c.var.db, id)
     if (!swap) throw swapNotFound(id)
     return c.json(swapView(swap))
   })
-  .post('/:id/rollback', idParam, optionalJsonBody(RollbackSwapBody), async (c) => {
+  .post('/:id/rollback', swapDocs.rollback, idParam, optionalJsonBody(RollbackSwapBody), async (c) => {
     const { id } = c.req.valid('param')
     const body = c.req.valid('json')
     const ctx = actionContext(c)

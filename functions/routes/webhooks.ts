@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import * as v from 'valibot'
 import { parseJsonText, readBodyText, requireJsonContentType } from '../../shared/http/read-body'
 import { HttpError, invalidInput } from '../../shared/http-error'
+import { bodyReadByRoute } from '../../shared/openapi/describe-route'
 import { withTransaction } from '../db/pool'
 import { claimReceipt, recordResponse } from '../db/webhook-receipts'
 import type { HonoEnv } from '../env'
@@ -13,6 +14,7 @@ import { MAPPINGS, WebhookPayload } from '../webhooks/mappings'
 import { isAllowed } from '../webhooks/sources'
 import { isWebhookType, WEBHOOK_TYPES } from '../webhooks/types'
 import { verifyDelivery } from '../webhooks/verify'
+import { webhookDoc } from './webhooks.doc'
 
 const parsePayload = (text: string, maxDepth: number): WebhookPayload => {
   const json = parseJsonText(text)
@@ -29,7 +31,7 @@ const parsePayload = (text: string, maxDepth: number): WebhookPayload => {
  */
 export const webhookRoutes = new Hono<HonoEnv>()
   .use(requireConfig(), database())
-  .post('/:source', async (c) => {
+  .post('/:source', webhookDoc, bodyReadByRoute(WebhookPayload), async (c) => {
     const name = c.req.param('source')
     const sources = c.var.config.WEBHOOK_SOURCES
     const source = Object.hasOwn(sources, name) ? sources[name] : undefined

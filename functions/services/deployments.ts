@@ -1,9 +1,15 @@
-import type { Environment } from '../../shared/domain'
+import * as v from 'valibot'
+import { Environment, IsoTimestamp, SemVer, Uuid } from '../../shared/domain'
 import { createEvent, type LibraryEvent } from '../../shared/events'
 import { HttpError } from '../../shared/http-error'
 import { type DeploymentRow, getDeployment, insertDeployment, setDeploymentStatus } from '../db/deployments'
 import type { Queryable } from '../db/sql'
-import { type DeploymentAction, nextStatus, TRANSITIONS } from '../domain/deployment-state'
+import {
+  DEPLOYMENT_STATUSES,
+  type DeploymentAction,
+  nextStatus,
+  TRANSITIONS,
+} from '../domain/deployment-state'
 import { type ActionContext, eventMetadata } from './context'
 import { type Changed, liveEntity } from './entities'
 import { untilApplied } from './optimistic'
@@ -142,6 +148,22 @@ export const transitionDeployment = (
 
 /** The same transition inside a caller's transaction (e.g. with a webhook's replay record). */
 export const transitionDeploymentIn = transitionDeployment
+
+/** A deployment as the API answers it (`deploymentView`), for the OpenAPI document. */
+export const DeploymentView = v.object({
+  id: Uuid,
+  entity_id: Uuid,
+  environment: Environment,
+  version: SemVer,
+  status: v.picklist(DEPLOYMENT_STATUSES),
+  error: v.nullable(v.string()),
+  rollback_reason: v.nullable(v.string()),
+  started_by: v.string(),
+  started_at: IsoTimestamp,
+  finished_at: v.nullable(IsoTimestamp),
+  rolled_back_at: v.nullable(IsoTimestamp),
+  updated_at: IsoTimestamp,
+})
 
 export const deploymentView = (d: DeploymentRow) => ({
   id: d.id,

@@ -1,3 +1,5 @@
+import * as v from 'valibot'
+import { EntityType, IsoTimestamp, JsonObject, SemVer, Uuid } from '../../shared/domain'
 import { createEvent, type LibraryEvent } from '../../shared/events'
 import { HttpError } from '../../shared/http-error'
 import {
@@ -12,6 +14,7 @@ import {
 } from '../db/entities'
 import type { Written } from '../db/outbox'
 import type { Queryable } from '../db/sql'
+import { ENTITY_STATUSES } from '../domain/entity-state'
 import { type RuleResult, validateEntity } from '../domain/validation-rules'
 import { type ActionContext, eventMetadata } from './context'
 import { untilApplied } from './optimistic'
@@ -126,6 +129,27 @@ export const runValidation = (db: Queryable, id: string, ctx: ActionContext) =>
     },
     { entity_id: id },
   )
+
+/** An entity as the API answers it (`entityView`), for the OpenAPI document. */
+export const EntityView = v.object({
+  id: Uuid,
+  name: v.string(),
+  type: EntityType,
+  version: SemVer,
+  description: v.string(),
+  config: JsonObject,
+  metadata: JsonObject,
+  status: v.picklist(ENTITY_STATUSES),
+  validation: v.object({
+    status: v.string(),
+    results: v.unknown(),
+    validated_at: v.nullable(IsoTimestamp),
+  }),
+  created_by: v.string(),
+  created_at: IsoTimestamp,
+  updated_at: IsoTimestamp,
+  deleted_at: v.nullable(IsoTimestamp),
+})
 
 export const entityView = (e: EntityRow) => ({
   id: e.id,

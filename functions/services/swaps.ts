@@ -1,3 +1,5 @@
+import * as v from 'valibot'
+import { IsoTimestamp, JsonObject, Uuid } from '../../shared/domain'
 import { createEvent, type LibraryEvent } from '../../shared/events'
 import { HttpError } from '../../shared/http-error'
 import type { SwapRequest } from '../../shared/swap'
@@ -13,7 +15,7 @@ import {
   type SwapRow,
   settleSwap,
 } from '../db/swaps'
-import { ANSWERABLE_FROM, ROLLBACK_FROM } from '../domain/swap-state'
+import { ANSWERABLE_FROM, ROLLBACK_FROM, SWAP_STATUSES } from '../domain/swap-state'
 import { judgeSwap, swapEntityIds } from '../swaps/checks'
 import { type HeldKey, heldKey, requestHash } from '../swaps/idempotency'
 import { interpret, interpretRollback, type SwapReply, settlementOf } from '../swaps/outcome'
@@ -22,6 +24,26 @@ import { type ActionContext, eventMetadata } from './context'
 
 export const swapNotFound = (id: string) =>
   new HttpError(404, 'swap_not_found', `No swap with id ${id}`, { swap_id: id })
+
+/** A swap as the API answers it (`swapView`), for the OpenAPI document. */
+export const SwapView = v.object({
+  swap_id: Uuid,
+  from_entity_id: Uuid,
+  to_entity_id: Uuid,
+  reason: v.string(),
+  initiated_by: v.string(),
+  validate_only: v.boolean(),
+  status: v.picklist(SWAP_STATUSES),
+  message: v.nullable(v.string()),
+  error_code: v.nullable(v.string()),
+  validation_results: v.nullable(JsonObject),
+  executor_response: v.nullable(JsonObject),
+  actor: v.string(),
+  created_at: IsoTimestamp,
+  updated_at: IsoTimestamp,
+  settled_at: v.nullable(IsoTimestamp),
+  rolled_back_at: v.nullable(IsoTimestamp),
+})
 
 export const swapView = (s: SwapRow) => ({
   swap_id: s.id,

@@ -44,6 +44,8 @@ export interface SurfaceSpec {
   version: string
   description: string
   securitySchemes: Record<string, JsonSchema>
+  /** The reference's sections in order, where it is not the order of the operations' first use. */
+  tags?: readonly string[]
   operations: OperationSpec[]
 }
 
@@ -169,8 +171,10 @@ const buildOperation = (op: OperationSpec) => {
 
 /** An OpenAPI 3.1 document (schemas in JSON Schema 2020-12); `undefined` fields vanish when it is serialised. */
 export const buildDocument = (surface: SurfaceSpec) => {
+  const tags = [...new Set([...(surface.tags ?? []), ...surface.operations.map((op) => op.tag)])]
+  const operations = surface.operations.toSorted((a, b) => tags.indexOf(a.tag) - tags.indexOf(b.tag))
   const paths: Record<string, Record<string, unknown>> = {}
-  for (const op of surface.operations) {
+  for (const op of operations) {
     const key = toOpenApiPath(op.path)
     paths[key] ??= {}
     paths[key][op.method] = buildOperation(op)
@@ -180,7 +184,7 @@ export const buildDocument = (surface: SurfaceSpec) => {
       openapi: '3.1.0',
       jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
       info: { title: surface.title, version: surface.version, description: surface.description },
-      tags: [...new Set(surface.operations.map((op) => op.tag))].map((name) => ({ name })),
+      tags: tags.map((name) => ({ name })),
       components: { securitySchemes: surface.securitySchemes },
       paths,
     }),

@@ -2,14 +2,15 @@ import SwaggerParser from '@apidevtools/swagger-parser'
 import * as v from 'valibot'
 import { describe, expect, it } from 'vitest'
 import { app } from '../../functions/app'
-import { functionsDocument, functionsOperations } from '../../functions/openapi/document'
-import { ENTITY_EXAMPLE } from '../../functions/openapi/operations'
-import { EntityView } from '../../functions/openapi/schemas'
+import { functionsDocument } from '../../functions/openapi/document'
 import { CreateEntityBody, DeleteEntityBody } from '../../functions/routes/entities'
+import { ENTITY_EXAMPLE } from '../../functions/routes/entities.doc'
+import { EntityView } from '../../functions/services/entities'
+import { operationsFromRoutes } from '../../shared/openapi/operations-from-routes'
 import { documentedRoutes, exampleProblems, registeredRoutes } from '../support/openapi-coverage'
 import { call, type Json, uniqueName } from './support/call'
 
-const operations = functionsOperations(app.routes)
+const operations = operationsFromRoutes(app.routes)
 const apiOperations = operations.filter((op) => op.path.startsWith('/api/v1/'))
 
 describe('functions OpenAPI document', () => {

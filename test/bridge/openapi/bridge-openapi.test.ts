@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createBridge } from '../../../bridge/bridge'
 import { loadConfig } from '../../../bridge/config'
 import { createMetrics } from '../../../bridge/metrics'
-import { bridgeDocument, bridgeOperations } from '../../../bridge/openapi/document'
-import { BRIDGE_OPERATIONS } from '../../../bridge/openapi/operations'
+import { bridgeDocument } from '../../../bridge/openapi/document'
 import {
   CreateSubscription,
   PublishAccepted,
@@ -13,6 +12,7 @@ import {
   SubscribeQuery,
 } from '../../../shared/bridge-contract'
 import { jsonSchema } from '../../../shared/openapi/document'
+import { operationsFromRoutes } from '../../../shared/openapi/operations-from-routes'
 import { type InProcessBridge, startInProcessBridge } from '../../support/in-process-bridge'
 import { type NatsServerHandle, startNatsServer } from '../../support/nats-server'
 import { documentedRoutes, exampleProblems, registeredRoutes } from '../../support/openapi-coverage'
@@ -38,7 +38,7 @@ describe('bridge OpenAPI document', () => {
   })
 
   it('has examples that validate against their schemas', () => {
-    expect(exampleProblems(bridgeOperations(app.routes))).toEqual([])
+    expect(exampleProblems(operationsFromRoutes(app.routes))).toEqual([])
     expect(v.safeParse(PublishBody, { events: [] }).success).toBe(false)
   })
 
@@ -104,7 +104,7 @@ describe('bridge OpenAPI examples against the real bridge', () => {
   })
 
   it('accepts the publish examples with 202 and a stream sequence per event, as the shared contract says', async () => {
-    const publish = BRIDGE_OPERATIONS.find((op) => op.path === '/v1/events')!
+    const publish = operationsFromRoutes(offlineApp().routes).find((op) => op.path === '/v1/events')!
     for (const example of publish.examples ?? []) {
       const res = await fetch(`${bridge.url}/v1/events`, {
         method: 'POST',
