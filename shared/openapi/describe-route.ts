@@ -26,8 +26,9 @@ export const declareInput = <H extends object>(handler: H, input: DeclaredInput)
 const passOn = (): MiddlewareHandler => async (_c, next) => next()
 
 /**
- * The route's operation in the OpenAPI document, as the first of its handlers:
- * `.post('/', describeRoute(createEntityDoc), jsonBody(CreateEntityBody), handler)`.
+ * The route's operation in the OpenAPI document, placed first among its handlers:
+ * `.post('/', entityDocs.register, jsonBody(CreateEntityBody), handler)`, where
+ * `entityDocs = describeRoutes({ register: {…}, … })`.
  */
 export const describeRoute = (doc: RouteDoc): MiddlewareHandler =>
   Object.assign(passOn(), { [ROUTE_DOC]: doc })
