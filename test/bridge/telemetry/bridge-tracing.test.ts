@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { NatsConnection } from 'nats'
+import { headers, type NatsConnection } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { subjectFor } from '../../../shared/subjects'
 import { type BridgeProcess, startBridgeProcess } from '../../support/bridge-process'
@@ -11,7 +11,9 @@ import {
   startOtlpReceiver,
 } from '../../support/otlp-receiver'
 import {
+  bearer,
   entityRegistered,
+  healthDegraded,
   jsonHeaders,
   natsClient,
   type PublishResponse,
@@ -19,6 +21,7 @@ import {
   readStream,
 } from '../support/bridge-client'
 import { Receiver } from '../support/receiver'
+import { SseTestClient } from '../support/sse-client'
 import { apiClient } from '../support/subscriptions'
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex')
@@ -29,10 +32,12 @@ let nats: NatsServerHandle
 let bridge: BridgeProcess
 let nc: NatsConnection
 let webhook: Receiver
+let forwardTarget: Receiver
 
 beforeAll(async () => {
   otlp = await startOtlpReceiver()
   webhook = await Receiver.start()
+  forwardTarget = await Receiver.start()
   nats = await startNatsServer()
   bridge = await startBridgeProcess({
     natsUrl: nats.url,
@@ -41,6 +46,8 @@ beforeAll(async () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
       OTEL_BSP_SCHEDULE_DELAY: '50',
       WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+      FORWARD_ROUTES: JSON.stringify([{ subject: 'fw.traced', url: forwardTarget.url }]),
+      FORWARD_TOKEN: 'forward-token-0123456789',
     },
   })
   nc = await natsClient(nats.url)
@@ -51,6 +58,7 @@ afterAll(async () => {
   await bridge?.stop()
   await nats?.cleanup()
   await webhook?.close()
+  await forwardTarget?.close()
   await otlp?.close()
 })
 
@@ -166,5 +174,46 @@ describe('bridge tracing over OTLP/HTTP', () => {
       'error.type': 'no_responders',
     })
     expect(relay.status.code).toBe(2)
+  })
+
+  it('traces a forwarded request as a consumer span under its traceparent; the target sees that span', async () => {
+    const caller = { traceId: hex(16), spanId: hex(8) }
+    const h = headers()
+    h.set('traceparent', traceparentOf(caller.traceId, caller.spanId))
+    await nc.request('fw.traced', JSON.stringify({ hello: 'forward' }), { timeout: 5_000, headers: h })
+
+    const forward = await otlp.waitForSpan(childOf(caller))
+    expect(forward).toMatchObject({ kind: SPAN_KIND.consumer, name: 'process fw.traced' })
+    expect(forward.attributes).toMatchObject({
+      'messaging.system': 'nats',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': 'fw.traced',
+      'http.response.status_code': 204,
+    })
+    const call = forwardTarget.deliveries.find((d) => d.body.includes('forward'))
+    expect(call?.headers.traceparent).toBe(traceparentOf(caller.traceId, forward.spanId))
+  })
+
+  it('traces each batch written to an SSE connection with its message count', async () => {
+    const url = `${bridge.url}/v1/subscribe?${new URLSearchParams({ subject: 'library.health.degraded' })}`
+    const client = await SseTestClient.open(url, bearer())
+    try {
+      expect(client.status).toBe(200)
+      const res = await postEvents(bridge.url, {
+        events: [healthDegraded(), healthDegraded(), healthDegraded()],
+      })
+      expect(res.status).toBe(202)
+      await client.waitForEvents(3)
+      const sent = () =>
+        otlp
+          .spans()
+          .filter((s) => s.name === 'sse send')
+          .reduce((sum, s) => sum + Number(s.attributes['messaging.batch.message_count']), 0)
+      await expect.poll(sent, { timeout: 10_000 }).toBe(3)
+      const batch = otlp.spans().find((s) => s.name === 'sse send')
+      expect(batch?.attributes['library.sse.source']).toBe('jetstream')
+    } finally {
+      client.close()
+    }
   })
 })
