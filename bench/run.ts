@@ -3,7 +3,7 @@
  * alternatives, every figure next to a baseline measured in the same run. Not a test.
  *
  *   npm run bench
- *   BENCH_ONLY=publish,batch,relay,sse,webhook,e2e  BENCH_DURATION_S=4  BENCH_WARMUP_S=2
+ *   BENCH_ONLY=publish,batch,relay,sse,webhook,e2e,tracing  BENCH_DURATION_S=4  BENCH_WARMUP_S=2
  *   BENCH_CONCURRENCY=32  BENCH_PROFILE=1 (writes bench/*.cpuprofile from the bridge)
  *   BENCH_BRIDGE_ENTRY=dist/ab/before.js (another bundle; no build)
  */
@@ -31,6 +31,7 @@ import { endToEndScenario } from './scenarios/end-to-end'
 import { publishScenario } from './scenarios/publish'
 import { relayScenario } from './scenarios/relay'
 import { sseFanoutScenario } from './scenarios/sse-fanout'
+import { tracingScenario } from './scenarios/tracing'
 import { webhookScenario } from './scenarios/webhook'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -44,6 +45,7 @@ const SCENARIOS = {
   sse: sseFanoutScenario,
   webhook: webhookScenario,
   e2e: endToEndScenario,
+  tracing: tracingScenario,
 } satisfies Record<string, (ctx: BenchContext) => Promise<void>>
 type ScenarioName = keyof typeof SCENARIOS
 
@@ -138,18 +140,21 @@ const main = async () => {
   mkdirSync(BENCH_DIR, { recursive: true })
 
   const nats = await startNatsServer()
-  const bridge = await startBenchBridge({
+  const bridgeOptions = {
     natsUrl: nats.url,
     tokens: { bench: { token: TOKEN, publish: ['>'], request: ['>'], subscribe: ['>'] } },
-    logFile: `${BENCH_DIR}/bridge.log`,
     entry,
-    cpuProfDir: profile ? BENCH_DIR : undefined,
     env: {
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
       BRIDGE_MAX_BATCH: '500',
       SSE_MAX_CLIENTS: '2000',
       WEBHOOK_ALLOW_PRIVATE_HOSTS: 'true',
     },
+  }
+  const bridge = await startBenchBridge({
+    ...bridgeOptions,
+    logFile: `${BENCH_DIR}/bridge.log`,
+    cpuProfDir: profile ? BENCH_DIR : undefined,
   })
   const nc = await connect({ servers: nats.url })
   const rows: Row[] = []
@@ -164,6 +169,12 @@ const main = async () => {
     concurrency,
     rows,
     step: (label) => console.log(`  ${label}…`),
+    startBridge: (name, env) =>
+      startBenchBridge({
+        ...bridgeOptions,
+        env: { ...bridgeOptions.env, ...env },
+        logFile: `${BENCH_DIR}/bridge-${name}.log`,
+      }),
   }
   let peakRss: number | undefined
   try {

@@ -14,4 +14,6 @@ export interface BenchContext {
   concurrency: number
   rows: Row[]
   step(label: string): void
+  /** Another bridge like `bridge` (same bundle, options and nats-server), with `env` on top; the caller stops it. */
+  startBridge(name: string, env: Record<string, string>): Promise<BenchBridge>
 }
