@@ -1,6 +1,7 @@
 import { startTracing } from '../shared/telemetry/tracing'
 import { createBridge } from './bridge'
 import { ConfigError, loadConfig } from './config'
+import { createLogger } from './logger'
 
 const loadConfigOrExit = () => {
   try {
@@ -13,9 +14,12 @@ const loadConfigOrExit = () => {
 }
 
 const config = loadConfigOrExit()
-const tracing = await startTracing(process.env, { serviceName: 'library-bridge' })
-const bridge = createBridge(config, { onFatal: () => process.exit(1), tracing })
-const { logger } = bridge.deps
+const logger = createLogger(config.logLevel)
+const tracing = await startTracing(process.env, {
+  serviceName: 'library-bridge',
+  log: logger.child({ component: 'otel' }),
+})
+const bridge = createBridge(config, { logger, onFatal: () => process.exit(1), tracing })
 if (tracing) logger.info('tracing on: spans exported over OTLP/HTTP')
 
 const shutdown = (signal: string) =>

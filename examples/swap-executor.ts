@@ -35,7 +35,14 @@ const number = (name: string, fallback: number, min: number, max: number) => {
 const log = (line: Record<string, unknown>) =>
   console.log(JSON.stringify({ time: new Date().toISOString(), service: EXECUTOR_NAME, ...line }))
 
-const tracing = await startTracing(env, { serviceName: EXECUTOR_NAME, serviceVersion: EXECUTOR_VERSION })
+const tracing = await startTracing(env, {
+  serviceName: EXECUTOR_NAME,
+  serviceVersion: EXECUTOR_VERSION,
+  log: {
+    warn: (message) => log({ level: 'warn', component: 'otel', msg: message }),
+    error: (message) => log({ level: 'error', component: 'otel', msg: message }),
+  },
+})
 const nc = await connect({
   servers: (env.NATS_URL ?? 'nats://127.0.0.1:4222').split(',').map((s) => s.trim()),
   name: EXECUTOR_NAME,

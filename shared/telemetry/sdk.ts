@@ -18,6 +18,12 @@ export interface SpanOptions {
 }
 
 type HeaderGetter = (name: string) => string | null | undefined
+
+/** Where the SDK's own warnings and errors go (a failed export, a bad OTEL_* value). */
+export interface TracingLog {
+  warn(message: string): void
+  error(message: string): void
+}
 type HeaderSetter = (name: string, value: string) => void
 
 /** A tracer exporting over OTLP/HTTP, with W3C trace context in and out of any set of headers. */
@@ -55,9 +61,11 @@ const setter: TextMapSetter<HeaderSetter> = { set: (set, key, value) => set(key,
 export const createTracing = async ({
   serviceName,
   serviceVersion,
+  log,
 }: {
   serviceName: string
   serviceVersion?: string
+  log?: TracingLog
 }): Promise<Tracing> => {
   const [api, core, sdk, otlp, resources, semconv, incubating] = await Promise.all([
     import('@opentelemetry/api'),
@@ -69,6 +77,20 @@ export const createTracing = async ({
     import('@opentelemetry/semantic-conventions/incubating'),
   ])
   const { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } = api
+  if (log) {
+    const text = (message: string, args: unknown[]) => [message, ...args.map(String)].join(' ')
+    const quiet = () => undefined
+    api.diag.setLogger(
+      {
+        error: (message, ...args) => log.error(text(message, args)),
+        warn: (message, ...args) => log.warn(text(message, args)),
+        info: quiet,
+        debug: quiet,
+        verbose: quiet,
+      },
+      api.DiagLogLevel.WARN,
+    )
+  }
   const KINDS: Record<SpanKindName, (typeof SpanKind)[keyof typeof SpanKind]> = {
     server: SpanKind.SERVER,
     client: SpanKind.CLIENT,

@@ -1,7 +1,7 @@
 // Node only (the bridge and the executor): the functions never import shared/telemetry.
-import type { Tracing } from './sdk'
+import type { Tracing, TracingLog } from './sdk'
 
-export type { SpanKindName, SpanOptions, Tracing } from './sdk'
+export type { SpanKindName, SpanOptions, Tracing, TracingLog } from './sdk'
 
 type Environment = Record<string, string | undefined>
 
@@ -22,9 +22,9 @@ export const tracingEnabled = (env: Environment): boolean =>
  */
 export const startTracing = async (
   env: Environment,
-  { serviceName, serviceVersion }: { serviceName: string; serviceVersion?: string },
+  options: { serviceName: string; serviceVersion?: string; log?: TracingLog },
 ): Promise<Tracing | undefined> => {
   if (!tracingEnabled(env)) return undefined
   const { createTracing } = await import('./sdk')
-  return createTracing({ serviceName, serviceVersion })
+  return createTracing(options)
 }

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freePort } from '../../../scripts/lib/stack/ports'
 import { startTracing, tracingEnabled } from '../../../shared/telemetry/tracing'
 import { startBridgeProcess } from '../../support/bridge-process'
 import { type NatsServerHandle, startNatsServer } from '../../support/nats-server'
@@ -74,5 +75,25 @@ describe('a bridge process', () => {
       true,
     )
     expect(otlp.exports().contentTypes.every((type) => type.startsWith('application/json'))).toBe(true)
+  })
+
+  it('logs a failed export instead of dropping it silently', async () => {
+    const closed = await freePort()
+    const bridge = await startBridgeProcess({
+      natsUrl: nats.url,
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${closed}`,
+        OTEL_EXPORTER_OTLP_TIMEOUT: '1000',
+        OTEL_BSP_SCHEDULE_DELAY: '50',
+      },
+    })
+    try {
+      expect((await postEvents(bridge.url, entityRegistered())).status).toBe(202)
+      await bridge.waitForLog(
+        (line) => line.component === 'otel' && /ECONNREFUSED|export/i.test(String(line.msg)),
+      )
+    } finally {
+      await bridge.stop()
+    }
   })
 })
