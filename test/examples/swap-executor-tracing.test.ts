@@ -51,8 +51,7 @@ beforeAll(async () => {
   executor = await startExecutor({
     NATS_URL: nats.url,
     SWAP_EXECUTOR_DELAY_MS: '20',
-    OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
-    OTEL_BSP_SCHEDULE_DELAY: '50',
+    ...otlp.env,
   })
 }, 60_000)
 

@@ -19,6 +19,12 @@ export interface ReceivedSpan {
 
 export const SPAN_KIND = { internal: 1, server: 2, client: 3, producer: 4, consumer: 5 } as const
 
+/** Matches the spans whose parent is `parent` (a received span, or the ids of a traceparent). */
+export const childOf =
+  (parent: { traceId: string; spanId: string }) =>
+  (span: ReceivedSpan): boolean =>
+    span.traceId === parent.traceId && span.parentSpanId === parent.spanId
+
 interface AnyValue {
   stringValue?: string
   boolValue?: boolean
@@ -71,6 +77,8 @@ const readBody = async (req: IncomingMessage): Promise<Buffer> => {
 export interface OtlpReceiver {
   /** For OTEL_EXPORTER_OTLP_ENDPOINT (the exporter appends /v1/traces). */
   endpoint: string
+  /** Environment that turns a bridge or executor process's tracing on, exporting here within ~50 ms. */
+  env: Record<string, string>
   /** Every span received so far. */
   spans(): ReceivedSpan[]
   /** How many export requests arrived, and which content types they used. */
@@ -124,6 +132,7 @@ export const startOtlpReceiver = async (): Promise<OtlpReceiver> => {
   const { port } = server.address() as AddressInfo
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_BSP_SCHEDULE_DELAY: '50' },
     spans: () => [...received],
     exports: () => ({ count: contentTypes.length, contentTypes: [...contentTypes] }),
     waitForSpan: (predicate, timeoutMs = 15_000) =>

@@ -4,12 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { subjectFor } from '../../../shared/subjects'
 import { type BridgeProcess, startBridgeProcess } from '../../support/bridge-process'
 import { type NatsServerHandle, startNatsServer } from '../../support/nats-server'
-import {
-  type OtlpReceiver,
-  type ReceivedSpan,
-  SPAN_KIND,
-  startOtlpReceiver,
-} from '../../support/otlp-receiver'
+import { childOf, type OtlpReceiver, SPAN_KIND, startOtlpReceiver } from '../../support/otlp-receiver'
 import {
   bearer,
   entityRegistered,
@@ -43,8 +38,7 @@ beforeAll(async () => {
     natsUrl: nats.url,
     waitFor: 'ready',
     env: {
-      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
-      OTEL_BSP_SCHEDULE_DELAY: '50',
+      ...otlp.env,
       WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
       FORWARD_ROUTES: JSON.stringify([{ subject: 'fw.traced', url: forwardTarget.url }]),
       FORWARD_TOKEN: 'forward-token-0123456789',
@@ -61,9 +55,6 @@ afterAll(async () => {
   await forwardTarget?.close()
   await otlp?.close()
 })
-
-const childOf = (parent: { traceId: string; spanId: string }) => (span: ReceivedSpan) =>
-  span.traceId === parent.traceId && span.parentSpanId === parent.spanId
 
 describe('bridge tracing over OTLP/HTTP', () => {
   it('traces a publish under the event’s own trace and a webhook attempt under the publish', async () => {
