@@ -16,6 +16,7 @@ import {
   type StartPosition,
 } from '../sse/event-source'
 import type { SseHub } from '../sse/sse-hub'
+import { requestSpan } from '../telemetry/http-spans'
 import type { BridgeEnv } from '../types'
 import { subscribeDoc } from './subscribe.doc'
 
@@ -103,7 +104,11 @@ export const subscribeRoutes = (deps: BridgeDeps, hub: SseHub) => {
       await source.close()
       return RESPONSE_ALREADY_SENT
     }
-    hub.serve(res, source, release, { log, headers: { 'x-request-id': c.get('requestId') } })
+    hub.serve(res, source, release, {
+      log,
+      headers: { 'x-request-id': c.get('requestId') },
+      requestSpan: requestSpan(c),
+    })
     log.info({ pattern, source: source.kind, start: start?.kind }, 'SSE stream opened')
     return RESPONSE_ALREADY_SENT
   })

@@ -62,7 +62,7 @@ export const openStreamSource = async (
     .finally(() => clearTimeout(timer))
   async function* events(): AsyncGenerator<SseEvent> {
     for await (const m of messages) {
-      yield { id: String(m.seq), event: eventName(m.subject), data: m.string() }
+      yield { id: String(m.seq), event: eventName(m.subject), data: m.string(), headers: m.headers }
     }
   }
   let closing: Promise<void> | undefined
@@ -92,7 +92,7 @@ export const openCoreSource = async (
     const shared = sharedEvents(
       nc,
       pattern,
-      (subject, data) => ({ event: eventName(subject), data }),
+      (subject, data, headers) => ({ event: eventName(subject), data, headers }),
       deliverable,
     )
     await nc.flush()
@@ -104,7 +104,7 @@ export const openCoreSource = async (
   await nc.flush()
   async function* events(): AsyncGenerator<SseEvent> {
     for await (const m of sub) {
-      if (deliverable(m.subject)) yield { event: eventName(m.subject), data: m.string() }
+      if (deliverable(m.subject)) yield { event: eventName(m.subject), data: m.string(), headers: m.headers }
     }
   }
   return {

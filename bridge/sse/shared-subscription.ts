@@ -1,4 +1,4 @@
-import type { NatsConnection, Subscription } from 'nats'
+import type { MsgHdrs, NatsConnection, Subscription } from 'nats'
 import type { SseEvent } from './sse-connection'
 
 interface Listener {
@@ -21,7 +21,7 @@ const registry = new WeakMap<NatsConnection, Map<string, Shared>>()
 export const sharedEvents = (
   nc: NatsConnection,
   pattern: string,
-  toEvent: (subject: string, data: string) => SseEvent,
+  toEvent: (subject: string, data: string, headers: MsgHdrs | undefined) => SseEvent,
   deliverable: (subject: string) => boolean = () => true,
 ): { events: AsyncIterable<SseEvent>; close(): void } => {
   let byPattern = registry.get(nc)
@@ -38,7 +38,7 @@ export const sharedEvents = (
           for (const l of [...listeners]) l.end(err)
           return
         }
-        const event = toEvent(m.subject, m.string())
+        const event = toEvent(m.subject, m.string(), m.headers)
         for (const l of listeners) l.push(event, m.subject)
       },
     })

@@ -1,9 +1,12 @@
 import type { ServerResponse } from 'node:http'
+import type { MsgHdrs } from 'nats'
 
 export interface SseEvent {
   id?: string
   event?: string
   data: string
+  /** The NATS message's headers (its trace context), never written to the client. */
+  headers?: MsgHdrs
 }
 
 export interface SseConnectionOptions {

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http'
+import type { Span } from '@opentelemetry/api'
 import type { Logger } from 'pino'
 import type { Tracing } from '../../shared/telemetry/tracing'
 import { errorMessage } from '../error-message'
@@ -41,7 +42,11 @@ export class SseHub {
     res: ServerResponse,
     source: EventSource,
     release: () => void,
-    { log = this.logger, headers = {} }: { log?: Logger; headers?: Record<string, string> } = {},
+    {
+      log = this.logger,
+      headers = {},
+      requestSpan,
+    }: { log?: Logger; headers?: Record<string, string>; requestSpan?: Span } = {},
   ): SseConnection {
     const conn = new SseConnection(res, {
       heartbeatMs: this.config.heartbeatMs,
@@ -61,7 +66,7 @@ export class SseHub {
       void source.close()
     })
     conn.open(headers)
-    void this.#pump(conn, source, log)
+    void this.#pump(conn, source, log, requestSpan)
     return conn
   }
 
@@ -70,14 +75,14 @@ export class SseHub {
     for (const conn of [...this.#open]) conn.cut('shutdown', message)
   }
 
-  async #pump(conn: SseConnection, source: EventSource, log: Logger): Promise<void> {
+  async #pump(conn: SseConnection, source: EventSource, log: Logger, requestSpan?: Span): Promise<void> {
     const labels = { source: source.kind }
-    const batches = this.tracing && sseBatchSpans(this.tracing, source.kind)
+    const batches = this.tracing && sseBatchSpans(this.tracing, source.kind, requestSpan)
     try {
       for await (const event of source.events) {
         if (!conn.send(event)) break
         this.metrics.eventsSent.inc(labels)
-        batches?.sent()
+        batches?.sent(event)
       }
       if (!conn.closed) conn.cut('upstream_error', 'the subscription ended')
     } catch (err) {

@@ -42,6 +42,8 @@ export interface Tracing {
   /** Writes `traceparent` (and `tracestate`) naming `span`. */
   inject(span: Span, set: HeaderSetter): void
   linkTo(span: Span): Link
+  /** A link to the span a carried context (`extract`) names. */
+  linkToContext(context: Context): Link | undefined
   /** Marks the span failed; `errorType` goes to `error.type`. */
   fail(span: Span, errorType: string, message?: string): void
   /** Ends what is pending and flushes the exporter. */
@@ -134,6 +136,10 @@ export const createTracing = async ({
       propagator.inject(trace.setSpan(ROOT_CONTEXT, span), set, setter)
     },
     linkTo: (span) => ({ context: span.spanContext() }),
+    linkToContext(context) {
+      const carried = trace.getSpanContext(context)
+      return carried && { context: carried }
+    },
     fail(span, errorType, message) {
       span.setAttribute(semconv.ATTR_ERROR_TYPE, errorType)
       span.setStatus({ code: SpanStatusCode.ERROR, message })

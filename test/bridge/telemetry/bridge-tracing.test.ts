@@ -201,8 +201,16 @@ describe('bridge tracing over OTLP/HTTP', () => {
           .filter((s) => s.name === 'sse send')
           .reduce((sum, s) => sum + Number(s.attributes['messaging.batch.message_count']), 0)
       await expect.poll(sent, { timeout: 10_000 }).toBe(3)
-      const batch = otlp.spans().find((s) => s.name === 'sse send')
-      expect(batch?.attributes['library.sse.source']).toBe('jetstream')
+      const batches = otlp.spans().filter((s) => s.name === 'sse send')
+      expect(batches[0]?.attributes['library.sse.source']).toBe('jetstream')
+      // each batch starts its own trace, linked to the subscribe request and to what it carried
+      const subscribe = otlp.spans().find((s) => s.name === 'GET /v1/subscribe')
+      const publishes = otlp.spans().filter((s) => s.name === 'send library.health.degraded')
+      expect(subscribe).toBeDefined()
+      expect(publishes.length).toBeGreaterThanOrEqual(3)
+      const linked = batches.flatMap((b) => b.links.map((l) => l.spanId))
+      for (const batch of batches) expect(batch.links.map((l) => l.spanId)).toContain(subscribe?.spanId)
+      for (const publish of publishes.slice(-3)) expect(linked).toContain(publish.spanId)
     } finally {
       client.close()
     }
