@@ -19,14 +19,6 @@ export const forwardSpans = (tracing: Tracing): ForwardSpans => {
   const cached = cache.get(tracing)
   if (cached) return cached
   const { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_URL_FULL } = tracing.semconv
-  const {
-    ATTR_MESSAGING_CONSUMER_GROUP_NAME,
-    ATTR_MESSAGING_DESTINATION_NAME,
-    ATTR_MESSAGING_OPERATION_NAME,
-    ATTR_MESSAGING_OPERATION_TYPE,
-    ATTR_MESSAGING_SYSTEM,
-    MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
-  } = tracing.incubating
   const spans: ForwardSpans = {
     start: ({ subject, queue, url, parent }) =>
       tracing.startSpan(
@@ -34,11 +26,12 @@ export const forwardSpans = (tracing: Tracing): ForwardSpans => {
         {
           kind: 'consumer',
           attributes: {
-            [ATTR_MESSAGING_SYSTEM]: 'nats',
-            [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
-            [ATTR_MESSAGING_OPERATION_NAME]: 'forward',
-            [ATTR_MESSAGING_DESTINATION_NAME]: subject,
-            [ATTR_MESSAGING_CONSUMER_GROUP_NAME]: queue,
+            ...tracing.natsAttributes({
+              type: 'process',
+              name: 'forward',
+              destination: subject,
+              consumerGroup: queue,
+            }),
             [ATTR_HTTP_REQUEST_METHOD]: 'POST',
             [ATTR_URL_FULL]: url,
           },

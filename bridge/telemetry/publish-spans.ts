@@ -25,15 +25,6 @@ const cache = new WeakMap<Tracing, PublishSpans>()
 export const publishSpans = (tracing: Tracing): PublishSpans => {
   const cached = cache.get(tracing)
   if (cached) return cached
-  const {
-    ATTR_MESSAGING_DESTINATION_NAME,
-    ATTR_MESSAGING_MESSAGE_BODY_SIZE,
-    ATTR_MESSAGING_MESSAGE_ID,
-    ATTR_MESSAGING_OPERATION_NAME,
-    ATTR_MESSAGING_OPERATION_TYPE,
-    ATTR_MESSAGING_SYSTEM,
-    MESSAGING_OPERATION_TYPE_VALUE_SEND,
-  } = tracing.incubating
   const spans: PublishSpans = {
     start(event, subject, bytes, request) {
       const own = tracing.extract((name) => {
@@ -46,12 +37,13 @@ export const publishSpans = (tracing: Tracing): PublishSpans => {
         {
           kind: 'producer',
           attributes: {
-            [ATTR_MESSAGING_SYSTEM]: 'nats',
-            [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_SEND,
-            [ATTR_MESSAGING_OPERATION_NAME]: 'publish',
-            [ATTR_MESSAGING_DESTINATION_NAME]: subject,
-            [ATTR_MESSAGING_MESSAGE_ID]: event.event_id,
-            [ATTR_MESSAGING_MESSAGE_BODY_SIZE]: bytes,
+            ...tracing.natsAttributes({
+              type: 'send',
+              name: 'publish',
+              destination: subject,
+              messageId: event.event_id,
+              bodySize: bytes,
+            }),
             [ATTR_EVENT_TYPE]: event.event_type,
           },
           links: own && request ? [tracing.linkTo(request)] : undefined,

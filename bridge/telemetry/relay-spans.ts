@@ -14,27 +14,18 @@ const cache = new WeakMap<Tracing, RelaySpans>()
 export const relaySpans = (tracing: Tracing): RelaySpans => {
   const cached = cache.get(tracing)
   if (cached) return cached
-  const {
-    ATTR_MESSAGING_DESTINATION_NAME,
-    ATTR_MESSAGING_MESSAGE_BODY_SIZE,
-    ATTR_MESSAGING_OPERATION_NAME,
-    ATTR_MESSAGING_OPERATION_TYPE,
-    ATTR_MESSAGING_SYSTEM,
-    MESSAGING_OPERATION_TYPE_VALUE_SEND,
-  } = tracing.incubating
   const spans: RelaySpans = {
     start: (subject, bytes, request) =>
       tracing.startSpan(
         `request ${subject}`,
         {
           kind: 'client',
-          attributes: {
-            [ATTR_MESSAGING_SYSTEM]: 'nats',
-            [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_SEND,
-            [ATTR_MESSAGING_OPERATION_NAME]: 'request',
-            [ATTR_MESSAGING_DESTINATION_NAME]: subject,
-            [ATTR_MESSAGING_MESSAGE_BODY_SIZE]: bytes,
-          },
+          attributes: tracing.natsAttributes({
+            type: 'send',
+            name: 'request',
+            destination: subject,
+            bodySize: bytes,
+          }),
         },
         request && tracing.contextOf(request),
       ),

@@ -12,25 +12,16 @@ export const startCommandSpan = (
   tracing: Tracing,
   { subject, queue, carried }: { subject: string; queue: string; carried: MsgHdrs | undefined },
 ): Span => {
-  const {
-    ATTR_MESSAGING_CONSUMER_GROUP_NAME,
-    ATTR_MESSAGING_DESTINATION_NAME,
-    ATTR_MESSAGING_OPERATION_NAME,
-    ATTR_MESSAGING_OPERATION_TYPE,
-    ATTR_MESSAGING_SYSTEM,
-    MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
-  } = tracing.incubating
   return tracing.startSpan(
     `process ${subject}`,
     {
       kind: 'consumer',
-      attributes: {
-        [ATTR_MESSAGING_SYSTEM]: 'nats',
-        [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_PROCESS,
-        [ATTR_MESSAGING_OPERATION_NAME]: 'process',
-        [ATTR_MESSAGING_DESTINATION_NAME]: subject,
-        [ATTR_MESSAGING_CONSUMER_GROUP_NAME]: queue,
-      },
+      attributes: tracing.natsAttributes({
+        type: 'process',
+        name: 'process',
+        destination: subject,
+        consumerGroup: queue,
+      }),
     },
     tracing.extract((name) => carried?.get(name)),
   )

@@ -19,6 +19,17 @@ export interface SpanOptions {
 
 type HeaderGetter = (name: string) => string | null | undefined
 
+/** What a messaging span says of its NATS operation (semantic conventions for messaging). */
+export interface NatsOperation {
+  type: 'send' | 'receive' | 'process'
+  /** The client's own name for it: publish, request, forward, process… */
+  name: string
+  destination: string
+  messageId?: string
+  bodySize?: number
+  consumerGroup?: string
+}
+
 /** Where the SDK's own warnings and errors go (a failed export, a bad OTEL_* value). */
 export interface TracingLog {
   warn(message: string): void
@@ -41,6 +52,8 @@ export interface Tracing {
   contextOf(span: Span, parent?: Context): Context
   /** Writes `traceparent` (and `tracestate`) naming `span`. */
   inject(span: Span, set: HeaderSetter): void
+  /** `messaging.system = nats` and the attributes of `operation`. */
+  natsAttributes(operation: NatsOperation): Attributes
   linkTo(span: Span): Link
   /** A link to the span a carried context (`extract`) names. */
   linkToContext(context: Context): Link | undefined
@@ -118,6 +131,15 @@ export const createTracing = async ({
   })
   const tracer = provider.getTracer(serviceName, serviceVersion)
   const propagator = new core.W3CTraceContextPropagator()
+  const {
+    ATTR_MESSAGING_CONSUMER_GROUP_NAME,
+    ATTR_MESSAGING_DESTINATION_NAME,
+    ATTR_MESSAGING_MESSAGE_BODY_SIZE,
+    ATTR_MESSAGING_MESSAGE_ID,
+    ATTR_MESSAGING_OPERATION_NAME,
+    ATTR_MESSAGING_OPERATION_TYPE,
+    ATTR_MESSAGING_SYSTEM,
+  } = incubating
 
   return {
     tracer,
@@ -134,6 +156,18 @@ export const createTracing = async ({
     contextOf: (span, parent = ROOT_CONTEXT) => trace.setSpan(parent, span),
     inject(span, set) {
       propagator.inject(trace.setSpan(ROOT_CONTEXT, span), set, setter)
+    },
+    natsAttributes: ({ type, name, destination, messageId, bodySize, consumerGroup }) => {
+      const attributes: Attributes = {
+        [ATTR_MESSAGING_SYSTEM]: 'nats',
+        [ATTR_MESSAGING_OPERATION_TYPE]: type,
+        [ATTR_MESSAGING_OPERATION_NAME]: name,
+        [ATTR_MESSAGING_DESTINATION_NAME]: destination,
+      }
+      if (messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId
+      if (bodySize !== undefined) attributes[ATTR_MESSAGING_MESSAGE_BODY_SIZE] = bodySize
+      if (consumerGroup !== undefined) attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = consumerGroup
+      return attributes
     },
     linkTo: (span) => ({ context: span.spanContext() }),
     linkToContext(context) {
