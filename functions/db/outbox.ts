@@ -252,6 +252,36 @@ export const recordPublished = async (db: Queryable, outcomes: readonly Publishe
   return rowCount ?? 0
 }
 
+export interface HoldState {
+  /** No older undelivered event of its entity holds it back any more, apart from the others asked about. */
+  released: string[]
+  /** Delivered meanwhile (by the drain). */
+  delivered: string[]
+}
+
+/**
+ * For events held back at commit, in one statement: which of them no older undelivered event of
+ * their entity holds back now. The events asked about do not hold each other back: they are
+ * published in order in one batch. Whatever holds back one event also holds back every later event
+ * of its entity (its id is smaller still), so a released event never overtakes one that is not.
+ */
+export const holdStates = async (db: Queryable, eventIds: readonly string[]): Promise<HoldState> => {
+  const { rows } = await db.query<{ event_id: string; delivered: boolean; held: boolean }>(
+    `select o.event_id::text as event_id,
+            o.delivered_at is not null as delivered,
+            exists (select 1 from outbox p
+                     where p.entity_key = o.entity_key and p.delivered_at is null and p.id < o.id
+                       and p.event_id <> all($1::uuid[])) as held
+       from outbox o
+      where o.event_id = any($1::uuid[])`,
+    [[...eventIds]],
+  )
+  return {
+    released: rows.filter((r) => !r.delivered && !r.held).map((r) => r.event_id),
+    delivered: rows.filter((r) => r.delivered).map((r) => r.event_id),
+  }
+}
+
 export const markFailed = async (
   db: Queryable,
   failures: readonly { id: string; delayMs: number; error: string }[],

@@ -1,7 +1,14 @@
 import type { Pool } from '@neondatabase/serverless'
 import { backoffDelay } from '../../shared/backoff'
 import type { LibraryEvent } from '../../shared/events'
-import { claimDue, markDelivered, markFailed, type Published, recordPublished } from '../db/outbox'
+import {
+  claimDue,
+  holdStates,
+  markDelivered,
+  markFailed,
+  type Published,
+  recordPublished,
+} from '../db/outbox'
 import type { Queryable } from '../db/sql'
 import { log } from '../log'
 import { type BridgeConfig, publishBatch } from './bridge-client'
@@ -30,19 +37,12 @@ const BACKOFF = { initialMs: 5_000, maxMs: 15 * 60_000, factor: 2, jitter: 0.2 }
  */
 const afterResponse = () => scheduler.wait(4)
 
-/**
- * After a commit: publishes the events the request produced (in memory, in order) as one batch,
- * then records the outcome in one statement (see `recordPublished`). Only events that no older
- * undelivered event of their entity held back at commit may be passed here; the rest wait for
- * the drain.
- */
-export const deliverCommitted = async (
+/** Publishes events from memory as one batch and records the outcome in one statement. */
+const publishAndRecord = async (
   db: Queryable,
   bridge: BridgeConfig,
   events: readonly LibraryEvent[],
 ): Promise<DeliveryReport> => {
-  if (events.length === 0) return { delivered: 0, failed: 0 }
-  await afterResponse()
   const outcomes = await publishBatch(bridge, events)
   const published: Published[] = outcomes.map((o) =>
     'seq' in o
@@ -58,6 +58,68 @@ export const deliverCommitted = async (
       error: (failed[0] as { error: string }).error,
     })
   return { delivered: published.length - failed.length, failed: failed.length }
+}
+
+/**
+ * After a commit: publishes the events the request produced (in memory, in order) as one batch,
+ * then records the outcome in one statement (see `recordPublished`). Only events that no older
+ * undelivered event of their entity held back at commit may be passed here; the others go to
+ * `deliverHeldBack`.
+ */
+export const deliverCommitted = async (
+  db: Queryable,
+  bridge: BridgeConfig,
+  events: readonly LibraryEvent[],
+): Promise<DeliveryReport> => {
+  if (events.length === 0) return { delivered: 0, failed: 0 }
+  await afterResponse()
+  return publishAndRecord(db, bridge, events)
+}
+
+/**
+ * Waits before each look at events held back at commit. What holds them back is usually an older
+ * event of their entity that another request's post-commit delivery is publishing right then: its
+ * few-ms wait, one bridge call and one statement. The first looks come soon after that; the later
+ * ones cover a slow bridge or database, about 1 s in all, after which the drain is as close.
+ */
+export const HELD_BACK_DELAYS_MS = [10, 25, 50, 100, 250, 500] as const
+
+/**
+ * After a commit, for the events an older undelivered event of their entity held back: once no
+ * such event holds one back any more (one statement per look, see `holdStates`), publishes it from
+ * memory, in order, with the others released at the same look. Stops at a bridge failure; what is
+ * left after the last delay waits for the drain.
+ */
+export const deliverHeldBack = async (
+  db: Queryable,
+  bridge: BridgeConfig,
+  events: readonly LibraryEvent[],
+  delaysMs: readonly number[] = HELD_BACK_DELAYS_MS,
+): Promise<DeliveryReport> => {
+  const report: DeliveryReport = { delivered: 0, failed: 0 }
+  let waiting = events
+  for (const delay of delaysMs) {
+    if (waiting.length === 0) break
+    await scheduler.wait(delay)
+    const { released, delivered } = await holdStates(
+      db,
+      waiting.map((e) => e.event_id),
+    )
+    const done = new Set([...released, ...delivered])
+    const publishing = waiting.filter((e) => released.includes(e.event_id))
+    waiting = waiting.filter((e) => !done.has(e.event_id))
+    if (publishing.length === 0) continue
+    const published = await publishAndRecord(db, bridge, publishing)
+    report.delivered += published.delivered
+    report.failed += published.failed
+    if (published.failed > 0) break
+  }
+  if (waiting.length > 0)
+    log.debug('outbox events left for the drain', {
+      held_back: waiting.length,
+      event_ids: waiting.map((e) => e.event_id),
+    })
+  return report
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { LibraryEvent } from '../../shared/events'
 import type { Db } from '../db/sql'
 import type { Config } from '../env'
-import { deliverCommitted, deliverOutbox } from './deliver'
+import { deliverCommitted, deliverHeldBack, deliverOutbox } from './deliver'
 
 /**
  * Told by each write that records outbox rows (`runWithOutbox`, `insertEvents`) what it recorded.
@@ -21,15 +21,21 @@ export interface OutboxAware {
 /**
  * The request's post-commit delivery: collects what its committed writes recorded and, after the
  * response, hands it to the bridge in one batch; whatever fails is left to the drain. Ready events
- * are published from memory and marked in one statement; the others are claimed by id.
+ * are published from memory and marked in one statement; the others are claimed by id. Events held
+ * back at commit are looked at again for about a second, as the older events of their entities are
+ * usually being delivered by other requests right then.
  */
 export const createDispatch = (db: Db, config: Config) => {
   const fromMemory: LibraryEvent[] = []
+  const heldBack: LibraryEvent[] = []
   const claimed: string[] = []
   const listener: OutboxListener = {
     recorded(events, ready) {
-      if (ready === undefined) claimed.push(...events.map((e) => e.event_id))
-      else fromMemory.push(...events.filter((e) => ready.includes(e.event_id)))
+      if (ready === undefined) {
+        claimed.push(...events.map((e) => e.event_id))
+        return
+      }
+      for (const event of events) (ready.includes(event.event_id) ? fromMemory : heldBack).push(event)
     },
   }
   const deliver = async () => {
@@ -40,6 +46,7 @@ export const createDispatch = (db: Db, config: Config) => {
         batchSize: config.OUTBOX_BATCH_SIZE,
         eventIds: claimed,
       })
+    if (heldBack.length > 0) await deliverHeldBack(db, config, heldBack)
   }
   return { listener, deliver }
 }
