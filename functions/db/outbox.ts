@@ -255,6 +255,11 @@ export const recordPublished = async (db: Queryable, outcomes: readonly Publishe
 export interface HoldState {
   /** No older undelivered event of its entity holds it back any more, apart from the others asked about. */
   released: string[]
+  /**
+   * Held back by an event whose delivery failed and that waits for its backoff: not worth another
+   * look. (Should a drain run have it leased right then, the event behind it waits for the next run.)
+   */
+  behindFailure: string[]
   /** Delivered meanwhile (by the drain). */
   delivered: string[]
 }
@@ -266,19 +271,30 @@ export interface HoldState {
  * of its entity (its id is smaller still), so a released event never overtakes one that is not.
  */
 export const holdStates = async (db: Queryable, eventIds: readonly string[]): Promise<HoldState> => {
-  const { rows } = await db.query<{ event_id: string; delivered: boolean; held: boolean }>(
+  const { rows } = await db.query<{
+    event_id: string
+    delivered: boolean
+    held: boolean
+    behind_failure: boolean
+  }>(
     `select o.event_id::text as event_id,
             o.delivered_at is not null as delivered,
             exists (select 1 from outbox p
                      where p.entity_key = o.entity_key and p.delivered_at is null and p.id < o.id
-                       and p.event_id <> all($1::uuid[])) as held
+                       and p.event_id <> all($1::uuid[])) as held,
+            exists (select 1 from outbox p
+                     where p.entity_key = o.entity_key and p.delivered_at is null and p.id < o.id
+                       and p.event_id <> all($1::uuid[])
+                       and p.last_error is not null and p.next_attempt_at > now()) as behind_failure
        from outbox o
       where o.event_id = any($1::uuid[])`,
     [[...eventIds]],
   )
+  const ids = (keep: (r: (typeof rows)[number]) => boolean) => rows.filter(keep).map((r) => r.event_id)
   return {
-    released: rows.filter((r) => !r.delivered && !r.held).map((r) => r.event_id),
-    delivered: rows.filter((r) => r.delivered).map((r) => r.event_id),
+    released: ids((r) => !r.delivered && !r.held),
+    behindFailure: ids((r) => !r.delivered && r.behind_failure),
+    delivered: ids((r) => r.delivered),
   }
 }
 

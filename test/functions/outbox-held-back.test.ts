@@ -8,7 +8,19 @@ import { outboxFor, query } from './support/database'
 import { runScheduled } from './support/scheduled'
 import { countInStream } from './support/stream'
 
-const bridgeUrl = (env as unknown as { BRIDGE_URL: string }).BRIDGE_URL
+const bindings = env as unknown as { BRIDGE_URL: string; DATABASE_URL: string; PG_WS_PROXY: string }
+
+/** Round trips to the database under this application_name, as the local SQL-over-HTTP endpoint counts them. */
+const sqlCalls = async (applicationName: string): Promise<number> => {
+  const res = await fetch(`http://${bindings.PG_WS_PROXY}/stats?key=${encodeURIComponent(applicationName)}`)
+  return ((await res.json()) as { sql_calls: number }).sql_calls
+}
+
+const databaseUrlNamed = (applicationName: string) => {
+  const url = new URL(bindings.DATABASE_URL)
+  url.searchParams.set('application_name', applicationName)
+  return url.toString()
+}
 
 interface Post {
   events: LibraryEvent[]
@@ -24,7 +36,7 @@ const watchBridge = (intercept: (events: LibraryEvent[]) => Response | Promise<v
   const realFetch = globalThis.fetch
   const spy = vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
     const target = input instanceof Request ? input.url : String(input)
-    if (!target.startsWith(bridgeUrl) || new URL(target).pathname !== '/v1/events')
+    if (!target.startsWith(bindings.BRIDGE_URL) || new URL(target).pathname !== '/v1/events')
       return realFetch(input, init)
     const { events } = JSON.parse(String(init?.body)) as { events: LibraryEvent[] }
     const post: Post = { events }
@@ -49,7 +61,7 @@ afterEach(() => {
 })
 
 /** Sends a request and returns its response without waiting for its post-commit delivery (`done`). */
-const begin = async (path: string, options: Pick<CallOptions, 'method' | 'json'> = {}) => {
+const begin = async (path: string, options: Pick<CallOptions, 'method' | 'json' | 'env'> = {}) => {
   const ctx = createExecutionContext()
   const body = options.json === undefined ? undefined : JSON.stringify(options.json)
   const res = await worker.fetch(
@@ -61,7 +73,7 @@ const begin = async (path: string, options: Pick<CallOptions, 'method' | 'json'>
       },
       body,
     }),
-    testEnv(),
+    testEnv(options.env),
     ctx,
   )
   // biome-ignore lint/suspicious/noExplicitAny: assertions walk untyped response JSON
@@ -142,9 +154,15 @@ describe('events held back at commit behind their entity’s event in flight', (
     expect(created.status).toBe(201)
     await created.done()
     const id: string = created.body.id
-    const validated = await begin(`/api/v1/entities/${id}/validate`, { method: 'POST' })
+    const applicationName = uniqueName('held-back-refused')
+    const validated = await begin(`/api/v1/entities/${id}/validate`, {
+      method: 'POST',
+      env: { DATABASE_URL: databaseUrlNamed(applicationName) },
+    })
     expect(validated.status).toBe(200)
     await validated.done()
+    // the read, the write, and one look that finds the older event waiting for its backoff
+    expect(await sqlCalls(applicationName)).toBe(3)
 
     const [registered, validatedRow] = await outboxFor(id)
     expect(registered!.delivered_at).toBeNull()
