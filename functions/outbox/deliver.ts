@@ -83,7 +83,7 @@ export const deliverCommitted = async (
  * delivered). The later looks cover a slower bridge or database; after about 1 s in all the drain
  * takes over, as before.
  */
-export const HELD_BACK_DELAYS_MS = [10, 25, 50, 100, 250, 500] as const
+const HELD_BACK_DELAYS_MS = [10, 25, 50, 100, 250, 500]
 
 /**
  * After a commit, for the events an older undelivered event of their entity held back: once no
@@ -96,12 +96,11 @@ export const deliverHeldBack = async (
   db: Queryable,
   bridge: BridgeConfig,
   events: readonly LibraryEvent[],
-  delaysMs: readonly number[] = HELD_BACK_DELAYS_MS,
 ): Promise<DeliveryReport> => {
   const report: DeliveryReport = { delivered: 0, failed: 0 }
   const leftForDrain: string[] = []
   let waiting = events
-  for (const delay of delaysMs) {
+  for (const delay of HELD_BACK_DELAYS_MS) {
     if (waiting.length === 0) break
     await scheduler.wait(delay)
     const { released, behindFailure, delivered } = await holdStates(
