@@ -165,16 +165,23 @@ describe('trace context of API requests', () => {
   it('an inbound webhook records the trace context of its delivery request', async () => {
     const traceparent = traceparentOf(newTraceId())
     const component = uniqueName('traced_feed')
-    const sent = await sendWebhook('monitor', healthPayload('health.degraded', component), {
-      headers: (signed) => ({ ...signed, traceparent, tracestate: TRACESTATE }),
-    })
-    expect(sent.status).toBe(200)
-    const [event] = await outboxEventsForComponent(component)
-    expect(event?.payload.metadata).toMatchObject({
-      actor: 'webhook:monitor',
-      traceparent,
-      tracestate: TRACESTATE,
-    })
+    try {
+      const sent = await sendWebhook('monitor', healthPayload('health.degraded', component), {
+        headers: (signed) => ({ ...signed, traceparent, tracestate: TRACESTATE }),
+      })
+      expect(sent.status).toBe(200)
+      const [event] = await outboxEventsForComponent(component)
+      expect(event?.payload.metadata).toMatchObject({
+        actor: 'webhook:monitor',
+        traceparent,
+        tracestate: TRACESTATE,
+      })
+    } finally {
+      // the database is shared by every workers test file: a component left degraded would turn
+      // their /health/detailed checks to `degraded`
+      const recovered = await sendWebhook('monitor', healthPayload('health.recovered', component))
+      expect(recovered.status).toBe(200)
+    }
   })
 })
 
