@@ -1,20 +1,15 @@
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { connect, type NatsConnection } from 'nats'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { apiKeysVar, type RunningFunctions, startFunctions } from '../../scripts/lib/stack/functions'
-import { freePort as getFreePort } from '../../scripts/lib/stack/ports'
+import { apiKeysVar } from '../../scripts/lib/stack/functions'
+import { type FunctionsUnderWrangler, startFunctionsUnderWrangler } from '../support/functions-under-wrangler'
 import { startStackForTests, type TestStack } from '../support/stack'
 
-const ROOT = join(import.meta.dirname, '../..')
 const API_KEY = 'depth-test-api-key-0123456789'
 
 let stack: TestStack
-let functions: RunningFunctions
-let workDir: string
+let functions: FunctionsUnderWrangler
 let nc: NatsConnection
 let sql: postgres.Sql
 
@@ -46,33 +41,22 @@ const validatedStrategy = async () => {
 beforeAll(async () => {
   stack = await startStackForTests({ databasePrefix: 'depth' })
   sql = postgres(stack.databaseUrl, { max: 2, onnotice: () => {} })
-  workDir = await mkdtemp(join(tmpdir(), 'executor-depth-'))
-  functions = await startFunctions({
-    root: ROOT,
-    port: await getFreePort(),
-    vars: {
-      DATABASE_URL: stack.databaseUrl,
-      PG_WS_PROXY: stack.pgWsProxy,
-      BRIDGE_URL: stack.bridgeUrl,
-      BRIDGE_TOKEN: stack.bridgeTokens.functions.token,
-      SWAP_TIMEOUT_MS: '5000',
-      API_KEYS: apiKeysVar([{ name: 'tests', key: API_KEY }]),
-    },
-    envFile: join(workDir, 'functions.env'),
-    persistDir: join(workDir, 'wrangler'),
-    logFile: join(workDir, 'functions.log'),
-    cronIntervalMs: 3_600_000,
+  functions = await startFunctionsUnderWrangler({
+    DATABASE_URL: stack.databaseUrl,
+    PG_WS_PROXY: stack.pgWsProxy,
+    BRIDGE_URL: stack.bridgeUrl,
+    BRIDGE_TOKEN: stack.bridgeTokens.functions.token,
+    SWAP_TIMEOUT_MS: '5000',
+    API_KEYS: apiKeysVar([{ name: 'tests', key: API_KEY }]),
   })
   nc = await connect({ servers: stack.natsUrl })
 }, 180_000)
 
 afterAll(async () => {
   await nc?.close()
-  functions?.stopCron()
-  await functions?.process.stop()
+  await functions?.stop()
   await sql?.end({ timeout: 2 })
   await stack?.cleanup()
-  if (workDir) await rm(workDir, { recursive: true, force: true })
 }, 60_000)
 
 describe('an executor reply deeper than MAX_JSON_DEPTH', () => {

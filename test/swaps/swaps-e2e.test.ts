@@ -1,20 +1,17 @@
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { connect, type Msg, type NatsConnection, type Service, type Subscription } from 'nats'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSwapExecutor } from '../../examples/swap-executor/service'
 import { functionsForwardRoutes } from '../../scripts/lib/stack/bridge'
-import { apiKeysVar, type RunningFunctions, startFunctions } from '../../scripts/lib/stack/functions'
+import { apiKeysVar } from '../../scripts/lib/stack/functions'
 import { freePort as getFreePort } from '../../scripts/lib/stack/ports'
 import { createEvent } from '../../shared/events'
 import { generateWebhookSecret } from '../../shared/webhook-signing'
 import { type BridgeProcess, startBridgeProcess } from '../support/bridge-process'
+import { type FunctionsUnderWrangler, startFunctionsUnderWrangler } from '../support/functions-under-wrangler'
 import { startStackForTests, type TestStack } from '../support/stack'
 
-const ROOT = join(import.meta.dirname, '../..')
 const API_KEY = 'swap-test-api-key-0123456789'
 const FUNCTIONS_TOKEN = 'functions-bridge-token-0123456789'
 const FORWARD_TOKEN = 'forward-token-for-tests-0123456789'
@@ -24,8 +21,7 @@ const SWAP_TIMEOUT_MS = 1_500
 
 let stack: TestStack
 const bridges: BridgeProcess[] = []
-let functions: RunningFunctions
-let workDir: string
+let functions: FunctionsUnderWrangler
 let nc: NatsConnection
 let sql: postgres.Sql
 
@@ -125,7 +121,6 @@ beforeAll(async () => {
     bridgeEnv: { WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' },
   })
   sql = postgres(stack.databaseUrl, { max: 2, onnotice: () => {} })
-  workDir = await mkdtemp(join(tmpdir(), 'swaps-e2e-'))
   const [bridgePort, functionsPort] = [await getFreePort(), await getFreePort()]
   const functionsUrl = `http://127.0.0.1:${functionsPort}`
   bridges.push(
@@ -137,10 +132,8 @@ beforeAll(async () => {
       waitFor: 'ready',
     }),
   )
-  functions = await startFunctions({
-    root: ROOT,
-    port: functionsPort,
-    vars: {
+  functions = await startFunctionsUnderWrangler(
+    {
       DATABASE_URL: stack.databaseUrl,
       PG_WS_PROXY: stack.pgWsProxy,
       BRIDGE_URL: bridges[0]!.url,
@@ -150,22 +143,17 @@ beforeAll(async () => {
       SWAP_TIMEOUT_MS: String(SWAP_TIMEOUT_MS),
       API_KEYS: apiKeysVar([{ name: 'tests', key: API_KEY }]),
     },
-    envFile: join(workDir, 'functions.env'),
-    persistDir: join(workDir, 'wrangler'),
-    logFile: join(workDir, 'functions.log'),
-    cronIntervalMs: 3_600_000,
-  })
+    { port: functionsPort },
+  )
   nc = await connect({ servers: stack.natsUrl })
 }, 180_000)
 
 afterAll(async () => {
   await nc?.close()
-  functions?.stopCron()
-  await functions?.process.stop()
+  await functions?.stop()
   for (const bridge of bridges) await bridge.stop()
   await sql?.end({ timeout: 2 })
   await stack?.cleanup()
-  if (workDir) await rm(workDir, { recursive: true, force: true })
 }, 60_000)
 
 describe('swaps end to end', () => {

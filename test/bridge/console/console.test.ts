@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { connect, type NatsConnection } from 'nats'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { apiKeysVar, type RunningFunctions, startFunctions } from '../../../scripts/lib/stack/functions'
-import { freePort as getFreePort } from '../../../scripts/lib/stack/ports'
+import { apiKeysVar } from '../../../scripts/lib/stack/functions'
 import { createEvent } from '../../../shared/events'
 import { subjectFor } from '../../../shared/subjects'
+import {
+  type FunctionsUnderWrangler,
+  startFunctionsUnderWrangler,
+} from '../../support/functions-under-wrangler'
 import { startStackForTests, type TestStack } from '../../support/stack'
 import { launchChromium } from './support/chromium'
 
@@ -18,8 +20,7 @@ const API_KEY = 'console-test-api-key-0123456789'
 const WAIT_MS = 30_000
 
 let stack: TestStack
-let functions: RunningFunctions
-let workDir: string
+let functions: FunctionsUnderWrangler
 let browser: Browser
 let page: Page
 let nc: NatsConnection
@@ -51,21 +52,12 @@ const rowFor = (type: string, entityId: string) =>
 
 beforeAll(async () => {
   stack = await startStackForTests({ databasePrefix: 'console' })
-  workDir = await mkdtemp(join(tmpdir(), 'console-test-'))
-  functions = await startFunctions({
-    root: ROOT,
-    port: await getFreePort(),
-    vars: {
-      DATABASE_URL: stack.databaseUrl,
-      PG_WS_PROXY: stack.pgWsProxy,
-      BRIDGE_URL: stack.bridgeUrl,
-      BRIDGE_TOKEN: stack.bridgeTokens.functions.token,
-      API_KEYS: apiKeysVar([{ name: 'console-tests', key: API_KEY }]),
-    },
-    envFile: join(workDir, 'functions.env'),
-    persistDir: join(workDir, 'wrangler'),
-    logFile: join(workDir, 'functions.log'),
-    cronIntervalMs: 3_600_000,
+  functions = await startFunctionsUnderWrangler({
+    DATABASE_URL: stack.databaseUrl,
+    PG_WS_PROXY: stack.pgWsProxy,
+    BRIDGE_URL: stack.bridgeUrl,
+    BRIDGE_TOKEN: stack.bridgeTokens.functions.token,
+    API_KEYS: apiKeysVar([{ name: 'console-tests', key: API_KEY }]),
   })
   nc = await connect({ servers: stack.natsUrl })
   browser = await launchChromium()
@@ -76,10 +68,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close()
   await nc?.close()
-  functions?.stopCron()
-  await functions?.process.stop()
+  await functions?.stop()
   await stack?.cleanup()
-  if (workDir) await rm(workDir, { recursive: true, force: true })
 }, 60_000)
 
 describe('live event console in Chromium', () => {
