@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { call, uniqueName } from './support/call'
 import { outboxFor, query } from './support/database'
-import { runScheduled } from './support/scheduled'
+import { expectDrainDeliversInOutboxOrder } from './support/drain'
 
 const CONCURRENT = 6
 
@@ -43,13 +43,6 @@ describe('concurrent changes of one entity (no row locks held across round trips
     expect(entity!.description).toBe(tos[tos.length - 1])
 
     // what the post-commit delivery held back, the drain delivers; stream order follows outbox order
-    await query(`update outbox set next_attempt_at = now() where entity_key = $1 and delivered_at is null`, [
-      id,
-    ])
-    await runScheduled()
-    const delivered = await outboxFor(id)
-    expect(delivered.every((r) => r.delivered_at !== null)).toBe(true)
-    const seqs = delivered.map((r) => Number(r.stream_seq))
-    expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
+    await expectDrainDeliversInOutboxOrder(id)
   })
 })

@@ -5,8 +5,8 @@ import { createPool } from '../../functions/db/pool'
 import type { Config } from '../../functions/env'
 import { createEvent } from '../../shared/events'
 import { call, uniqueName } from './support/call'
-import { outboxFor, query } from './support/database'
-import { runScheduled } from './support/scheduled'
+import { outboxFor } from './support/database'
+import { expectDrainDeliversInOutboxOrder } from './support/drain'
 import { countInStream } from './support/stream'
 
 describe('outbox order across concurrent writers of one entity', () => {
@@ -48,13 +48,6 @@ describe('outbox order across concurrent writers of one entity', () => {
     expect(updated.delivered_at).toBeNull()
     expect(await countInStream([updated.event_id])).toEqual({ [updated.event_id]: 0 })
 
-    await query(`update outbox set next_attempt_at = now() where entity_key = $1 and delivered_at is null`, [
-      id,
-    ])
-    await runScheduled()
-    const delivered = await outboxFor(id)
-    expect(delivered.every((r) => r.delivered_at !== null)).toBe(true)
-    const seqs = delivered.map((r) => Number(r.stream_seq))
-    expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
+    await expectDrainDeliversInOutboxOrder(id)
   })
 })
