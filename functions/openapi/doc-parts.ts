@@ -10,6 +10,17 @@ export const SWAP_ID = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d'
 export const api = { security: 'apiKey' } as const
 export const forwarded = { security: 'forwardToken' } as const
 
+/** W3C trace context a change continues: recorded in its events' metadata and passed to the executor. */
+export const TRACE_CONTEXT_HEADERS = {
+  traceparent: {
+    description:
+      "W3C trace context: recorded in the metadata of every event this request causes, so consumers continue the caller's trace (an invalid value is ignored)",
+  },
+  tracestate: { description: 'W3C trace state, kept with a valid traceparent' },
+}
+/** For the operations that emit events. */
+export const traced = { headers: TRACE_CONTEXT_HEADERS } as const
+
 export const idOf = (what: string) => ({ id: { description: `The ${what}'s id (UUID)` } })
 export const invalid = errorResponse('Invalid input, with per-field issues in details')
 export const unauthorized = errorResponse('Missing or unknown API key')

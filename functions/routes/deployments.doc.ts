@@ -1,5 +1,15 @@
 import { describeRoutes, type RouteDoc } from '../../shared/openapi/describe-route'
-import { api, conflict, DEPLOYMENT_ID, ENTITY_ID, idOf, invalid, notFound, page } from '../openapi/doc-parts'
+import {
+  api,
+  conflict,
+  DEPLOYMENT_ID,
+  ENTITY_ID,
+  idOf,
+  invalid,
+  notFound,
+  page,
+  traced,
+} from '../openapi/doc-parts'
 import { DeploymentView } from '../services/deployments'
 
 const deployment = { ...api, tag: 'deployments', params: idOf('deployment') } as const
@@ -10,6 +20,7 @@ const transition = (
   example: unknown,
 ): RouteDoc => ({
   ...deployment,
+  ...traced,
   summary,
   examples: [{ summary, path: `/api/v1/deployments/${DEPLOYMENT_ID}/${action}`, body: example }],
   responses: {
@@ -23,6 +34,7 @@ const transition = (
 export const deploymentDocs = describeRoutes({
   start: {
     ...api,
+    ...traced,
     tag: 'deployments',
     summary: 'Start a deployment (emits deployment.started)',
     examples: [

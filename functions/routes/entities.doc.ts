@@ -10,6 +10,7 @@ import {
   invalid,
   notFound,
   page,
+  traced,
   unauthorized,
 } from '../openapi/doc-parts'
 import { EntityView } from '../services/entities'
@@ -35,6 +36,7 @@ const entity = { ...api, tag: 'entities', params: idOf('entity') } as const
 export const entityDocs = describeRoutes({
   register: {
     ...api,
+    ...traced,
     tag: 'entities',
     summary: 'Register an entity (emits entity.registered)',
     examples: [{ summary: 'A strategy', body: ENTITY_EXAMPLE }],
@@ -61,6 +63,7 @@ export const entityDocs = describeRoutes({
   },
   update: {
     ...entity,
+    ...traced,
     summary: 'Update description, config, metadata or status (emits entity.updated)',
     examples: [
       { summary: 'Deprecate', path: `/api/v1/entities/${ENTITY_ID}`, body: { status: 'deprecated' } },
@@ -74,6 +77,7 @@ export const entityDocs = describeRoutes({
   },
   delete: {
     ...entity,
+    ...traced,
     summary: 'Delete an entity, softly (emits entity.deleted)',
     examples: [
       { summary: 'With a reason', path: `/api/v1/entities/${ENTITY_ID}`, body: { reason: 'superseded' } },
@@ -82,6 +86,7 @@ export const entityDocs = describeRoutes({
   },
   validate: {
     ...entity,
+    ...traced,
     summary: 'Run the validation rules (emits entity.validated)',
     examples: [{ summary: 'No body needed', path: `/api/v1/entities/${ENTITY_ID}/validate`, body: {} }],
     responses: { 200: { description: 'Rule results', schema: ValidationView }, 404: notFound('entity') },

@@ -11,6 +11,8 @@ import {
   OTHER_ENTITY_ID,
   page,
   SWAP_ID,
+  TRACE_CONTEXT_HEADERS,
+  traced,
 } from '../openapi/doc-parts'
 import { SwapView } from '../services/swaps'
 
@@ -24,7 +26,10 @@ export const swapDocs = describeRoutes({
     description:
       'Relayed over the bridge as a NATS request; emits swap.initiated then swap.validated/completed/failed. ' +
       'A repeated Idempotency-Key returns the stored answer with `idempotent-replayed: true`.',
-    headers: { 'Idempotency-Key': { description: '1-255 visible ASCII characters' } },
+    headers: {
+      'Idempotency-Key': { description: '1-255 visible ASCII characters' },
+      ...TRACE_CONTEXT_HEADERS,
+    },
     examples: [
       {
         summary: 'Swap strategies',
@@ -61,6 +66,7 @@ export const swapDocs = describeRoutes({
   },
   rollback: {
     ...swap,
+    ...traced,
     summary: 'Roll a completed swap back (emits swap.rolled_back)',
     examples: [
       { summary: 'With a reason', path: `/api/v1/swaps/${SWAP_ID}/rollback`, body: { reason: 'regression' } },

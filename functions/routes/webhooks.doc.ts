@@ -2,7 +2,7 @@ import * as v from 'valibot'
 import { Uuid } from '../../shared/domain'
 import { describeRoute } from '../../shared/openapi/describe-route'
 import { errorResponse } from '../../shared/openapi/document'
-import { DEPLOYMENT_ID, invalid } from '../openapi/doc-parts'
+import { DEPLOYMENT_ID, invalid, TRACE_CONTEXT_HEADERS } from '../openapi/doc-parts'
 
 const WebhookAccepted = v.looseObject({
   status: v.literal('accepted'),
@@ -27,6 +27,7 @@ export const webhookDoc = describeRoute({
     'webhook-id': { description: 'Unique delivery id', required: true },
     'webhook-timestamp': { description: 'Unix seconds, within the tolerance', required: true },
     'webhook-signature': { description: 'v1,<base64 HMAC-SHA256>', required: true },
+    ...TRACE_CONTEXT_HEADERS,
   },
   examples: [
     {

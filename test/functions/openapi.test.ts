@@ -38,6 +38,17 @@ describe('functions OpenAPI document', () => {
     expect(idParam).toMatchObject({ name: 'id', in: 'path', schema: { type: 'string', format: 'uuid' } })
   })
 
+  it('documents traceparent and tracestate on every operation that emits events', () => {
+    const emitting = operations.filter(
+      (op) => op.method !== 'get' && (op.path.startsWith('/api/v1/') || op.path.startsWith('/webhooks/')),
+    )
+    expect(emitting.length).toBeGreaterThan(8)
+    const untraced = emitting
+      .filter((op) => !op.headers?.traceparent || !op.headers?.tracestate)
+      .map((op) => `${op.method} ${op.path}`)
+    expect(untraced).toEqual([])
+  })
+
   it('has examples that validate against their schemas', () => {
     expect(exampleProblems(operations)).toEqual([])
   })
