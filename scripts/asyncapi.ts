@@ -39,6 +39,9 @@ export const SwapValidateRequest = v.looseObject(SwapRequest.entries)
 
 export const NATS_MSG_ID_HEADER = 'Nats-Msg-Id'
 export const TRACEPARENT_HEADER = 'traceparent'
+/** The edge client's span, as the functions record it in the event's metadata. */
+const CLIENT_TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01'
+/** The same trace, one span on: the bridge's publish (or relay) span when tracing is on. */
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
 const TRACEPARENT_PATTERN = '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'
 
@@ -53,7 +56,7 @@ const ids = (n: number) => ({
   event_id: `0b9e6c1a-7f2d-4c3b-9a8e-${String(n).padStart(12, '0')}`,
   timestamp: AT,
   source: EVENT_SOURCE,
-  metadata: { request_id: `req-${n}`, actor: 'api-key:ci' },
+  metadata: { request_id: `req-${n}`, actor: 'api-key:ci', traceparent: CLIENT_TRACEPARENT },
 })
 
 const swapParties = { from_entity_id: ENTITY, to_entity_id: OTHER_ENTITY }
@@ -226,7 +229,9 @@ const eventHeaders = (type: EventType): Json => ({
     [TRACEPARENT_HEADER]: {
       type: 'string',
       pattern: TRACEPARENT_PATTERN,
-      description: 'W3C trace context of the request that caused the event, when it had one.',
+      description:
+        "W3C trace context. With tracing on, it names the bridge's publish span, a child of the trace in the " +
+        "event's metadata.traceparent; otherwise it is that value: the trace of the request that caused the event.",
     },
   },
 })
@@ -237,7 +242,8 @@ const traceHeaders: Json = {
     [TRACEPARENT_HEADER]: {
       type: 'string',
       pattern: TRACEPARENT_PATTERN,
-      description: 'W3C trace context, passed on by the bridge when the HTTP caller sent one.',
+      description:
+        "W3C trace context: the bridge's relay span with tracing on, otherwise the HTTP caller's traceparent.",
     },
   },
 }
