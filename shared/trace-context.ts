@@ -3,7 +3,9 @@
  * values that travel with a request, an event's metadata, a NATS header and a webhook delivery.
  * A value that is not valid is dropped, never repaired: a receiver then starts a new trace.
  */
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
+/** Version 00 exactly; a later version may append fields after a dash, which a reader ignores. */
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/
+const VERSION_00_LENGTH = 55
 const ALL_ZEROS = /^0+$/
 /** At most 32 `key=value` members (the spec's limit), 512 characters in all (what every vendor must propagate). */
 const TRACESTATE_MAX_LENGTH = 512
@@ -17,14 +19,16 @@ export interface TraceContext {
   tracestate?: string
 }
 
-/** A W3C traceparent, or undefined when the value is not one. */
+/** A W3C traceparent (a later version cut to the fields it shares with 00), or undefined when the value is not one. */
 export const validTraceparent = (value: unknown): string | undefined => {
   if (typeof value !== 'string') return undefined
   const parts = TRACEPARENT.exec(value)
   if (!parts) return undefined
-  const [, version = '', traceId = '', parentId = ''] = parts
+  const [, version = '', traceId = '', parentId = '', , rest] = parts
   if (version === 'ff' || ALL_ZEROS.test(traceId) || ALL_ZEROS.test(parentId)) return undefined
-  return value
+  if (rest === undefined) return value
+  // the spec's forward compatibility: a later version is read for the fields version 00 knows
+  return version === '00' ? undefined : value.slice(0, VERSION_00_LENGTH)
 }
 
 /** A W3C tracestate, or undefined when the value is not one (it is then dropped, as the spec allows). */

@@ -25,6 +25,14 @@ describe('validTraceparent', () => {
     expect(validTraceparent(value)).toBe(value)
   })
 
+  it('reads a later version with more fields for the fields version 00 has', () => {
+    expect(validTraceparent(`01-${TRACE_ID}-${PARENT_ID}-01-extra-fields`)).toBe(
+      `01-${TRACE_ID}-${PARENT_ID}-01`,
+    )
+    expect(validTraceparent(`00-${TRACE_ID}-${PARENT_ID}-01-extra`)).toBeUndefined()
+    expect(validTraceparent(`01-${TRACE_ID}-${PARENT_ID}-01x`)).toBeUndefined()
+  })
+
   it.each([
     ['an all-zero trace id', `00-${'0'.repeat(32)}-${PARENT_ID}-01`],
     ['an all-zero parent id', `00-${TRACE_ID}-${'0'.repeat(16)}-01`],
