@@ -106,7 +106,6 @@ export const withOutbox = (w: OutboxWrite): Statement => {
   }
 }
 
-/** Runs the write; a connection that reports its outbox writes is told what became ready. */
 const canBatch = (db: Queryable): db is Queryable & Pick<Db, 'batch'> =>
   typeof (db as Partial<Db>).batch === 'function'
 
@@ -121,9 +120,10 @@ const runLocked = async <R>(db: Queryable, lock: Statement | undefined, statemen
   return db.query<R>(statement.text, statement.params)
 }
 
+/** Runs the write; a connection that reports its outbox writes is told what became ready. */
 export const runWithOutbox = async <R>(db: Queryable & OutboxAware, w: OutboxWrite): Promise<Written<R>> => {
   const statement = withOutbox(w)
-  const lock = w.events.length > 0 ? lockEntityKeys(w.events) : undefined
+  const lock = lockEntityKeys(w.events)
   const { rows } = await runLocked<R & { outbox_ready: string[] }>(db, lock, statement)
   const ready = rows[0]?.outbox_ready ?? []
   if (rows.length > 0) db.outbox?.recorded(w.events, ready)
