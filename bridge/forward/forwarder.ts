@@ -63,6 +63,7 @@ export const createForwarder = ({
   fetch = globalThis.fetch,
   tracing,
 }: ForwarderOptions): Forwarder => {
+  const spans = tracing && forwardSpans(tracing)
   const inFlight = new Set<Promise<void>>()
   let subscriptions: Subscription[] = []
   let attachedTo: NatsConnection | undefined
@@ -118,7 +119,7 @@ export const createForwarder = ({
     const log = logger.child({ forward: route.subject, subject: msg.subject, request_id: requestId })
     const span =
       tracing &&
-      forwardSpans(tracing).start({
+      spans?.start({
         subject: msg.subject,
         queue: route.queue,
         url: route.url,
@@ -127,7 +128,7 @@ export const createForwarder = ({
     let outcome: Outcome
     try {
       const res = await post(route, msg, requestId, replyExpected, span)
-      if (tracing && span) forwardSpans(tracing).end(span, { status: res.status })
+      if (spans && span) spans.end(span, { status: res.status })
       if (res.ok) {
         outcome = { data: res.body, contentType: res.contentType ?? undefined }
       } else {
@@ -145,8 +146,8 @@ export const createForwarder = ({
     } catch (err) {
       const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')
       log.warn({ err: errorMessage(err), timed_out: timedOut }, 'forward failed')
-      if (tracing && span)
-        forwardSpans(tracing).end(span, {
+      if (spans && span)
+        spans.end(span, {
           errorType: timedOut ? 'timeout' : 'unreachable',
           message: errorMessage(err),
         })

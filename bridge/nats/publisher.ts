@@ -7,7 +7,7 @@ import type { Tracing } from '../../shared/telemetry/tracing'
 import { validTraceparent } from '../../shared/trace-context'
 import { errorMessage } from '../error-message'
 import type { BridgeMetrics } from '../metrics'
-import { publishSpans } from '../telemetry/publish-spans'
+import type { PublishSpans } from '../telemetry/publish-spans'
 import type { NatsConnectionHolder } from './connection'
 import { writeGate } from './next-write'
 
@@ -91,7 +91,7 @@ export const publishEvents = async (
     traceparent?: string
     metrics?: BridgeMetrics
     /** When on: a producer span per event, under the HTTP request's span `request`. */
-    tracing?: { tracing: Tracing; request: Span | undefined }
+    tracing?: { tracing: Tracing; spans: PublishSpans; request: Span | undefined }
   },
 ): Promise<PublishResult[]> => {
   const started = Date.now()
@@ -122,8 +122,10 @@ export const publishEvents = async (
     if (trace) h.set('traceparent', trace)
     return send(item, h)
   }
-  const traced = (item: EncodedEvent, { tracing: t, request }: { tracing: Tracing; request?: Span }) => {
-    const spans = publishSpans(t)
+  const traced = (
+    item: EncodedEvent,
+    { tracing: t, spans, request }: { tracing: Tracing; spans: PublishSpans; request?: Span },
+  ) => {
     const span = spans.start(item.event, item.subject, item.data.byteLength, request)
     const h = eventHeaders(item.event)
     t.inject(span, (name, value) => h.set(name, value))

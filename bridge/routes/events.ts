@@ -13,6 +13,7 @@ import { authorize } from '../auth/require-token'
 import { type BridgeDeps, maxBodyBytes, retryAfterSeconds } from '../deps'
 import { type EncodedEvent, encodeEvent, publishEvents } from '../nats/publisher'
 import { requestSpan } from '../telemetry/http-spans'
+import { publishSpans } from '../telemetry/publish-spans'
 import type { BridgeEnv } from '../types'
 import { publishDoc } from './events.doc'
 
@@ -50,6 +51,7 @@ const itemsOf = (body: unknown, maxBatch: number): { items: unknown[]; batch: bo
 
 export const eventRoutes = (deps: BridgeDeps, tracing?: Tracing) => {
   const { config, nats, metrics } = deps
+  const traced = tracing && { tracing, spans: publishSpans(tracing) }
   return new Hono<BridgeEnv>().post('/', publishDoc, bodyReadByRoute(PublishBody), async (c) => {
     const limit = maxBodyBytes(deps)
     const { items, batch } = itemsOf(
@@ -107,7 +109,7 @@ export const eventRoutes = (deps: BridgeDeps, tracing?: Tracing) => {
       deadlineMs: config.publishTimeoutMs,
       traceparent: validTraceparent(c.req.header('traceparent')),
       metrics,
-      tracing: tracing && { tracing, request: requestSpan(c) },
+      tracing: traced && { ...traced, request: requestSpan(c) },
     })
     const body = results.map(({ ok: _ok, ...result }) => result)
     const failed = results.filter((r) => !r.ok).length

@@ -138,6 +138,7 @@ const relayedBody = bodyReadByRoute(v.unknown())
 export const requestRoutes = (deps: BridgeDeps, tracing?: Tracing) => {
   const { config, nats, metrics } = deps
   const gate = writeGate()
+  const spans = tracing && relaySpans(tracing)
   return new Hono<BridgeEnv>().post('/:subject', requestDoc, relayedBody, subjectParam, async (c) => {
     const { subject } = c.req.valid('param')
     authorizeRequest(c.get('principal'), subject)
@@ -150,11 +151,11 @@ export const requestRoutes = (deps: BridgeDeps, tracing?: Tracing) => {
     refuseTooDeep(body, config.maxJsonDepth)
 
     const started = performance.now()
-    const span = tracing && relaySpans(tracing).start(subject, body.byteLength, requestSpan(c))
+    const span = spans?.start(subject, body.byteLength, requestSpan(c))
     const done = (outcome: string) => {
       metrics.relayTotal.inc({ outcome })
       metrics.relayDuration.observe({ outcome }, (performance.now() - started) / 1000)
-      if (tracing && span) relaySpans(tracing).end(span, outcome)
+      if (spans && span) spans.end(span, outcome)
     }
     const handles = await nats.waitForConnection(timeoutMs)
     const remaining = timeoutMs - (performance.now() - started)

@@ -6,7 +6,7 @@ import type { Tracing } from '../../shared/telemetry/tracing'
 import { traceContextFrom } from '../../shared/trace-context'
 import { webhookHeaders } from '../../shared/webhook-signing'
 import { errorMessage } from '../error-message'
-import { webhookSpans } from '../telemetry/webhook-spans'
+import { type WebhookSpans, webhookSpans } from '../telemetry/webhook-spans'
 import { coarseReason } from './coarse-error'
 import type { WebhookConfig } from './config'
 import { deadLetter, originOf } from './dead-letters'
@@ -93,6 +93,7 @@ export class SubscriptionWorker {
   readonly #inFlight = new Set<Promise<void>>()
   readonly #loops: Promise<void>[] = []
   readonly #log: Logger
+  readonly #spans: WebhookSpans | undefined
 
   constructor(
     readonly record: SubscriptionRecord,
@@ -100,6 +101,7 @@ export class SubscriptionWorker {
   ) {
     this.#free = record.ordered ? 1 : record.max_in_flight
     this.#log = deps.logger.child({ subscription: record.name })
+    this.#spans = deps.tracing && webhookSpans(deps.tracing)
   }
 
   start(): void {
@@ -211,7 +213,7 @@ export class SubscriptionWorker {
     const { tracing } = deps
     const span =
       tracing &&
-      webhookSpans(tracing).start({
+      this.#spans?.start({
         subscription: record.name,
         url: record.url,
         attempt,
@@ -229,8 +231,8 @@ export class SubscriptionWorker {
       policy: deps.config.ssrf,
       resolve: deps.resolve,
     })
-    if (tracing && span)
-      webhookSpans(tracing).end(
+    if (this.#spans && span)
+      this.#spans.end(
         span,
         outcome,
         outcome.kind !== 'delivered' && outcome.kind !== 'gone' && attempt >= record.max_deliver,

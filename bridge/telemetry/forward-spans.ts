@@ -13,13 +13,9 @@ export interface ForwardSpans {
   end(span: Span, result: { status?: number; errorType?: string; message?: string }): void
 }
 
-const cache = new WeakMap<Tracing, ForwardSpans>()
-
 export const forwardSpans = (tracing: Tracing): ForwardSpans => {
-  const cached = cache.get(tracing)
-  if (cached) return cached
   const { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_URL_FULL } = tracing.semconv
-  const spans: ForwardSpans = {
+  return {
     start: ({ subject, queue, url, parent }) =>
       tracing.startSpan(
         `process ${subject}`,
@@ -45,6 +41,4 @@ export const forwardSpans = (tracing: Tracing): ForwardSpans => {
       span.end()
     },
   }
-  cache.set(tracing, spans)
-  return spans
 }

@@ -20,12 +20,8 @@ export interface PublishSpans {
   failed(span: Span, error: PublishFailure['error']): void
 }
 
-const cache = new WeakMap<Tracing, PublishSpans>()
-
 export const publishSpans = (tracing: Tracing): PublishSpans => {
-  const cached = cache.get(tracing)
-  if (cached) return cached
-  const spans: PublishSpans = {
+  return {
     start(event, subject, bytes, request) {
       const own = tracing.extract((name) => {
         const value = event.metadata[name]
@@ -65,6 +61,4 @@ export const publishSpans = (tracing: Tracing): PublishSpans => {
       span.end()
     },
   }
-  cache.set(tracing, spans)
-  return spans
 }

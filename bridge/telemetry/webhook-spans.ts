@@ -38,11 +38,7 @@ const safeUrl = (raw: string): URL | undefined => {
   }
 }
 
-const cache = new WeakMap<Tracing, WebhookSpans>()
-
 export const webhookSpans = (tracing: Tracing): WebhookSpans => {
-  const cached = cache.get(tracing)
-  if (cached) return cached
   const {
     ATTR_HTTP_REQUEST_METHOD,
     ATTR_HTTP_REQUEST_RESEND_COUNT,
@@ -51,7 +47,7 @@ export const webhookSpans = (tracing: Tracing): WebhookSpans => {
     ATTR_URL_FULL,
   } = tracing.semconv
   const { ATTR_MESSAGING_MESSAGE_ID } = tracing.incubating
-  const spans: WebhookSpans = {
+  return {
     start({ subscription, url, attempt, eventId, parent }) {
       const target = safeUrl(url)
       return tracing.startSpan(
@@ -86,6 +82,4 @@ export const webhookSpans = (tracing: Tracing): WebhookSpans => {
       span.end()
     },
   }
-  cache.set(tracing, spans)
-  return spans
 }
