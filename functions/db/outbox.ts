@@ -81,6 +81,12 @@ export interface OutboxWrite {
   publishedAhead?: readonly string[]
 }
 
+/** The undelivered rows of `o`'s entity older than `o`, apart from the events in the uuid[] parameter `ahead`. */
+const olderUndelivered = (ahead: string) =>
+  `select 1 from outbox p
+    where p.entity_key = o.entity_key and p.delivered_at is null and p.id < o.id
+      and p.event_id <> all(${ahead}::uuid[])`
+
 /**
  * A write and its outbox rows as one statement: one round trip, one transaction. The result also
  * says which of the inserted events are ready for delivery (see `Written`); the check runs on the
@@ -97,9 +103,7 @@ export const withOutbox = (w: OutboxWrite): Statement => {
       select w.*,
              (select coalesce(array_agg(o.event_id::text order by o.id), '{}')
                 from o
-               where not exists (select 1 from outbox p
-                                  where p.entity_key = o.entity_key and p.delivered_at is null and p.id < o.id
-                                    and p.event_id <> all($${ahead}::uuid[]))
+               where not exists (${olderUndelivered(`$${ahead}`)})
              ) as outbox_ready
         from w`,
     params: [...w.params, outboxRows(w.events), [...(w.publishedAhead ?? [])]],
@@ -279,13 +283,9 @@ export const holdStates = async (db: Queryable, eventIds: readonly string[]): Pr
   }>(
     `select o.event_id::text as event_id,
             o.delivered_at is not null as delivered,
-            exists (select 1 from outbox p
-                     where p.entity_key = o.entity_key and p.delivered_at is null and p.id < o.id
-                       and p.event_id <> all($1::uuid[])) as held,
-            exists (select 1 from outbox p
-                     where p.entity_key = o.entity_key and p.delivered_at is null and p.id < o.id
-                       and p.event_id <> all($1::uuid[])
-                       and p.last_error is not null and p.next_attempt_at > now()) as behind_failure
+            exists (${olderUndelivered('$1')}) as held,
+            exists (${olderUndelivered('$1')}
+                     and p.last_error is not null and p.next_attempt_at > now()) as behind_failure
        from outbox o
       where o.event_id = any($1::uuid[])`,
     [[...eventIds]],
