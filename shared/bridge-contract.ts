@@ -75,11 +75,13 @@ export const RELAY_TIMEOUT = 'timeout'
 
 // GET /v1/subscribe
 
+const subjectPattern = v.check(
+  (s: string) => validateSubject(s, { wildcards: true }).ok,
+  'is not a valid subject pattern',
+)
+
 export const SubscribeQuery = v.object({
-  subject: v.pipe(
-    v.string('subject is required'),
-    v.check((s) => validateSubject(s, { wildcards: true }).ok, 'is not a valid subject pattern'),
-  ),
+  subject: v.pipe(v.string('subject is required'), subjectPattern),
   /** `start`, `new`, or a stream sequence to resume after; `Last-Event-ID` wins over it. */
   from: v.optional(v.pipe(v.string(), v.maxLength(64))),
   queue: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'is not a valid queue group name'))),
@@ -105,10 +107,7 @@ export const BackoffInput = v.strictObject({
 
 export const CreateSubscription = v.strictObject({
   name: SubscriptionName,
-  subject: v.pipe(
-    v.string(),
-    v.check((s) => validateSubject(s, { wildcards: true }).ok, 'is not a valid subject pattern'),
-  ),
+  subject: v.pipe(v.string(), subjectPattern),
   url: v.pipe(v.string(), v.maxLength(2048), v.url('is not a URL')),
   secret: v.optional(
     v.pipe(v.string(), v.regex(SECRET, 'must be whsec_ followed by base64 (at least 16 bytes)')),
