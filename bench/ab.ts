@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto'
 import { startNatsServer } from '../test/support/nats-server'
 import { type BenchBridge, startBenchBridge } from './lib/bridge'
-import { eventJson } from './lib/events'
+import { cannonEvents } from './lib/events'
 import { cannon, keepAlivePoster } from './lib/http'
 import { runLoops } from './lib/measure'
 import { markdownTable } from './lib/report'
@@ -71,15 +71,7 @@ try {
     for (const i of order) {
       const bridge = bridges[i]!
       const sink = round === 0 ? tally() : publish[i]!
-      await measure(bridge, sink, () =>
-        cannon({
-          url: `${bridge.url}/v1/events`,
-          token: TOKEN,
-          connections: 32,
-          durationS: ROUND_S,
-          body: () => eventJson().json,
-        }),
-      )
+      await measure(bridge, sink, () => cannonEvents(bridge.url, TOKEN, 32, ROUND_S))
       const poster = keepAlivePoster(TOKEN)
       await measure(bridge, round === 0 ? tally() : relay[i]!, () =>
         runLoops(1, ROUND_S, () => poster.post(`${bridge.url}/v1/request/bench.echo`, payload)),

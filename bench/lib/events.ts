@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { cannon } from './http'
 
 export const EVENT_SUBJECT = 'library.entity.registered'
 
@@ -16,3 +17,7 @@ export const eventJson = (): { id: string; json: string } => {
 
 export const batchJson = (size: number): string =>
   `{"events":[${Array.from({ length: size }, () => eventJson().json).join(',')}]}`
+
+/** One fresh `eventJson` per POST /v1/events to the bridge at `url`, from `connections` connections. */
+export const cannonEvents = (url: string, token: string, connections: number, durationS: number) =>
+  cannon({ url: `${url}/v1/events`, token, connections, durationS, body: () => eventJson().json })

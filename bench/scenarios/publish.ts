@@ -1,8 +1,7 @@
 import { connect } from 'nats'
 import type { BenchContext } from '../lib/context'
-import { EVENT_SUBJECT, eventJson } from '../lib/events'
+import { cannonEvents, EVENT_SUBJECT, eventJson } from '../lib/events'
 import { measureBridgeHello } from '../lib/hello'
-import { cannon } from '../lib/http'
 import { runLoops } from '../lib/measure'
 import { withCpu } from '../lib/resources'
 
@@ -17,14 +16,7 @@ export const publishScenario = async (ctx: BenchContext) => {
     await js.publish(EVENT_SUBJECT, e.json, { msgID: e.id })
     return 1
   }
-  const viaBridge = (seconds: number) =>
-    cannon({
-      url: `${bridge.url}/v1/events`,
-      token: ctx.token,
-      connections: c,
-      durationS: seconds,
-      body: () => eventJson().json,
-    })
+  const viaBridge = (seconds: number) => cannonEvents(bridge.url, ctx.token, c, seconds)
 
   ctx.step('warm-up: direct and bridge publish')
   await runLoops(c, warmupS, direct)

@@ -1,7 +1,6 @@
 import type { BenchBridge } from '../lib/bridge'
 import type { BenchContext } from '../lib/context'
-import { eventJson } from '../lib/events'
-import { cannon } from '../lib/http'
+import { cannonEvents } from '../lib/events'
 import type { Sample } from '../lib/measure'
 import { startOtlpSink } from '../lib/otlp-sink'
 import { fmt } from '../lib/report'
@@ -41,14 +40,7 @@ export const tracingScenario = async (ctx: BenchContext) => {
     OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint,
     OTEL_SERVICE_NAME: 'library-bridge-bench',
   })
-  const publish = (bridge: BenchBridge, seconds: number) =>
-    cannon({
-      url: `${bridge.url}/v1/events`,
-      token: ctx.token,
-      connections: c,
-      durationS: seconds,
-      body: () => eventJson().json,
-    })
+  const publish = (bridge: BenchBridge, seconds: number) => cannonEvents(bridge.url, ctx.token, c, seconds)
   const sides = [
     { bridge: ctx.bridge, tally: { cpuMs: 0, samples: [] } as Tally },
     { bridge: on, tally: { cpuMs: 0, samples: [] } as Tally },
