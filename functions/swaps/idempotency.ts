@@ -41,6 +41,12 @@ export type HeldKey =
   /** The key is held by a request still in flight. */
   | { kind: 'in_progress' }
 
+/** The reply stored under a key, once the request holding it has finished. */
+const finishedReply = (record: IdempotencyRecord | null): SwapReply | undefined =>
+  record?.status_code == null
+    ? undefined
+    : { status: record.status_code as ContentfulStatusCode, body: record.response }
+
 /** What a key already held means for a request that carries it; another body under it is a 422. */
 export const heldKey = (previous: IdempotencyRecord | null, hash: string, key: string): HeldKey => {
   if (previous && previous.request_hash !== hash)
@@ -52,24 +58,8 @@ export const heldKey = (previous: IdempotencyRecord | null, hash: string, key: s
         idempotency_key: key,
       },
     )
-  if (previous?.status_code != null)
-    return {
-      kind: 'replay',
-      reply: { status: previous.status_code as ContentfulStatusCode, body: previous.response },
-    }
-  return { kind: 'in_progress' }
-}
-
-/** Reads the reply stored under a key, once the request holding it has finished. */
-export const storedReply = async (
-  db: Queryable,
-  actor: string,
-  key: string,
-): Promise<SwapReply | undefined> => {
-  const record = await getIdempotencyKey(db, actor, key)
-  return record?.status_code == null
-    ? undefined
-    : { status: record.status_code as ContentfulStatusCode, body: record.response }
+  const reply = finishedReply(previous)
+  return reply ? { kind: 'replay', reply } : { kind: 'in_progress' }
 }
 
 /**
@@ -85,7 +75,7 @@ export const awaitStoredReply = async (
   const deadline = Date.now() + swapTimeoutMs + REPLAY_GRACE_MS
   while (Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, REPLAY_POLL_MS))
-    const reply = await storedReply(db, actor, key)
+    const reply = finishedReply(await getIdempotencyKey(db, actor, key))
     if (reply) return reply
   }
   throw new HttpError(
