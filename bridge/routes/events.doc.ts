@@ -1,5 +1,5 @@
-import { PublishAccepted } from '../../shared/bridge-contract'
-import { describeRoute } from '../../shared/openapi/describe-route'
+import { PublishAccepted, PublishBody } from '../../shared/bridge-contract'
+import { describeRoute, type RouteDoc } from '../../shared/openapi/describe-route'
 import { errorResponse } from '../../shared/openapi/document'
 import { forbidden, token, unauthorized, unavailable } from '../openapi/doc-parts'
 
@@ -15,7 +15,7 @@ const EVENT_EXAMPLE = {
   data: { description: 'Buys 20-day highs' },
 }
 
-export const publishDoc = describeRoute({
+const publish: RouteDoc = {
   ...token,
   tag: 'events',
   summary: 'Publish one event or a batch onto JetStream',
@@ -41,4 +41,7 @@ export const publishDoc = describeRoute({
         'nats_unavailable: NATS is not connected, or some events were not acknowledged; stream_full: the stream (its STREAM_MAX_BYTES with discard new, or JetStream storage) refused some events. details.results holds an ack or a failure per event (retry with the same event_id)',
     },
   },
-})
+}
+
+/** The handler reads and checks the body itself. */
+export const publishDoc = describeRoute(publish, { body: PublishBody })

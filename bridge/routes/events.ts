@@ -1,11 +1,9 @@
 import { Hono } from 'hono'
 import * as v from 'valibot'
-import { PublishBody } from '../../shared/bridge-contract'
 import { LibraryEvent } from '../../shared/events'
 import { readJson } from '../../shared/http/read-body'
 import { type FieldIssue, HttpError, issuesToDetails } from '../../shared/http-error'
 import { eventFieldDepthLimit, findTooDeep } from '../../shared/json-depth'
-import { bodyReadByRoute } from '../../shared/openapi/describe-route'
 import { subjectFor } from '../../shared/subjects'
 import type { Tracing } from '../../shared/telemetry/tracing'
 import { validTraceparent } from '../../shared/trace-context'
@@ -52,7 +50,7 @@ const itemsOf = (body: unknown, maxBatch: number): { items: unknown[]; batch: bo
 export const eventRoutes = (deps: BridgeDeps, tracing?: Tracing) => {
   const { config, nats, metrics } = deps
   const traced = tracing && { tracing, spans: publishSpans(tracing) }
-  return new Hono<BridgeEnv>().post('/', publishDoc, bodyReadByRoute(PublishBody), async (c) => {
+  return new Hono<BridgeEnv>().post('/', publishDoc, async (c) => {
     const limit = maxBodyBytes(deps)
     const { items, batch } = itemsOf(
       await readJson(c.req.raw, limit, { trustContentLength: true }),

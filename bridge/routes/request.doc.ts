@@ -1,9 +1,10 @@
+import * as v from 'valibot'
 import { RELAY_TIMEOUT_HEADER, RELAY_TIMEOUT_QUERY } from '../../shared/bridge-contract'
-import { describeRoute } from '../../shared/openapi/describe-route'
+import { describeRoute, type RouteDoc } from '../../shared/openapi/describe-route'
 import { errorResponse } from '../../shared/openapi/document'
 import { token, unauthorized } from '../openapi/doc-parts'
 
-export const requestDoc = describeRoute({
+const relay: RouteDoc = {
   ...token,
   tag: 'request',
   summary: 'NATS request/reply: the body goes to the subject, the reply comes back',
@@ -33,4 +34,7 @@ export const requestDoc = describeRoute({
     503: errorResponse('no_responders, or NATS is not connected'),
     504: errorResponse('timeout'),
   },
-})
+}
+
+/** Any body, of any media type: it goes to the responder as it came (only JSON nesting is checked). */
+export const requestDoc = describeRoute(relay, { body: v.unknown() })

@@ -8,7 +8,6 @@ import {
   NatsError,
   headers as natsHeaders,
 } from 'nats'
-import * as v from 'valibot'
 import {
   NO_RESPONDERS,
   RELAY_TIMEOUT,
@@ -18,7 +17,6 @@ import {
 import { readBodyBytes } from '../../shared/http/read-body'
 import { HttpError } from '../../shared/http-error'
 import { findTooDeep } from '../../shared/json-depth'
-import { bodyReadByRoute } from '../../shared/openapi/describe-route'
 import type { Tracing } from '../../shared/telemetry/tracing'
 import { authorizeRequest } from '../auth/require-token'
 import { type BridgeDeps, maxBodyBytes, retryAfterSeconds } from '../deps'
@@ -132,14 +130,11 @@ const relayHeaders = (msg: Msg, set: (name: string, value: string) => void): voi
     set('Content-Type', looksLikeJson(msg.data) ? 'application/json' : 'application/octet-stream')
 }
 
-/** Any body, of any media type: it goes to the responder as it came (only JSON nesting is checked). */
-const relayedBody = bodyReadByRoute(v.unknown())
-
 export const requestRoutes = (deps: BridgeDeps, tracing?: Tracing) => {
   const { config, nats, metrics } = deps
   const gate = writeGate()
   const spans = tracing && relaySpans(tracing)
-  return new Hono<BridgeEnv>().post('/:subject', requestDoc, relayedBody, subjectParam, async (c) => {
+  return new Hono<BridgeEnv>().post('/:subject', requestDoc, subjectParam, async (c) => {
     const { subject } = c.req.valid('param')
     authorizeRequest(c.get('principal'), subject)
     const timeoutMs = requestTimeout(
