@@ -37,8 +37,8 @@ type Json = Record<string, unknown>
 /** What executors send on `library.swap.validate`: a SwapRequest, usually their whole SwapCommand. */
 export const SwapValidateRequest = v.looseObject(SwapRequest.entries)
 
-export const NATS_MSG_ID_HEADER = 'Nats-Msg-Id'
-export const TRACEPARENT_HEADER = 'traceparent'
+const NATS_MSG_ID_HEADER = 'Nats-Msg-Id'
+const TRACEPARENT_HEADER = 'traceparent'
 /** The edge client's span, as the functions record it in the event's metadata. */
 const CLIENT_TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01'
 /** The same trace, one span on: the bridge's publish (or relay) span when tracing is on. */

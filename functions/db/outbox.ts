@@ -36,7 +36,7 @@ const insertRows = (n: number, condition: string, onConflict: string) =>
  * lock sees every older row of its keys: a row lock inside the writing statement is not enough,
  * because in READ COMMITTED the rest of that statement keeps the snapshot taken before the wait.
  */
-export const lockEntityKeys = (events: readonly LibraryEvent[]): Statement | undefined => {
+const lockEntityKeys = (events: readonly LibraryEvent[]): Statement | undefined => {
   const keys = [...new Set(events.flatMap((e) => entityKeyOf(e) ?? []))].sort()
   if (keys.length === 0) return undefined
   return {

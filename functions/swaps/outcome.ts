@@ -15,7 +15,7 @@ export interface SwapReply {
   body: unknown
 }
 
-export const outcomeEvent = async (
+const outcomeEvent = async (
   swap: SwapRow,
   type: SwapOutcomeEventType | 'swap.validated',
   fields: {

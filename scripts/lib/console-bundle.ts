@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { build } from 'esbuild'
 
-export const CONSOLE_ENTRY = 'bridge/console/client/app.ts'
+const CONSOLE_ENTRY = 'bridge/console/client/app.ts'
 export const CONSOLE_BUNDLE = 'bridge/console/app.bundle.ts'
 
 /**
