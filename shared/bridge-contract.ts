@@ -90,7 +90,7 @@ export type SubscribeQuery = v.InferOutput<typeof SubscribeQuery>
 
 // /v1/subscriptions
 
-export const SUBSCRIPTION_NAME = /^[A-Za-z0-9_-]{1,48}$/
+const SUBSCRIPTION_NAME = /^[A-Za-z0-9_-]{1,48}$/
 const SECRET = /^whsec_[A-Za-z0-9+/]{22,}={0,2}$/
 
 export const SubscriptionName = v.pipe(
@@ -98,7 +98,7 @@ export const SubscriptionName = v.pipe(
   v.regex(SUBSCRIPTION_NAME, 'must be 1 to 48 letters, digits, _ or -'),
 )
 
-export const BackoffInput = v.strictObject({
+const BackoffInput = v.strictObject({
   initial_ms: v.pipe(v.number(), v.integer(), v.minValue(10), v.maxValue(3_600_000)),
   max_ms: v.pipe(v.number(), v.integer(), v.minValue(10), v.maxValue(86_400_000)),
   factor: v.optional(v.pipe(v.number(), v.minValue(1), v.maxValue(10))),
@@ -124,7 +124,7 @@ export const CreateSubscription = v.strictObject({
 })
 export type CreateSubscription = v.InferOutput<typeof CreateSubscription>
 
-export const SUBSCRIPTION_STATES = ['active', 'paused', 'disabled'] as const
+const SUBSCRIPTION_STATES = ['active', 'paused', 'disabled'] as const
 export type SubscriptionState = (typeof SUBSCRIPTION_STATES)[number]
 
 /** A subscription as the API shows it: never the secret. */
