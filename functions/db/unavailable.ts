@@ -14,9 +14,9 @@ export const isDatabaseUnavailable = (err: unknown): boolean => {
   if (typeof err !== 'object' || err === null) return false
   const { code, message, type } = err as { code?: unknown; message?: unknown; type?: unknown }
   const isErrorEvent = !(err instanceof Error) && type === 'error'
-  const matches =
+  return (
     isErrorEvent ||
     (typeof code === 'string' && UNAVAILABLE_SQLSTATE.test(code)) ||
     (typeof message === 'string' && CONNECTION_FAILURE.test(message))
-  return matches
+  )
 }
