@@ -1,12 +1,4 @@
-import type {
-  Attributes,
-  Context,
-  Link,
-  Span,
-  TextMapGetter,
-  TextMapSetter,
-  Tracer,
-} from '@opentelemetry/api'
+import type { Attributes, Context, Link, Span, TextMapGetter, TextMapSetter } from '@opentelemetry/api'
 import { traceContextFrom } from '../trace-context'
 
 export type SpanKindName = 'server' | 'client' | 'producer' | 'consumer' | 'internal'
@@ -39,7 +31,6 @@ type HeaderSetter = (name: string, value: string) => void
 
 /** A tracer exporting over OTLP/HTTP, with W3C trace context in and out of any set of headers. */
 export interface Tracing {
-  readonly tracer: Tracer
   /** Stable semantic-convention names (`ATTR_HTTP_ROUTE`…). */
   readonly semconv: typeof import('@opentelemetry/semantic-conventions')
   /** Incubating ones: the messaging attributes live there. */
@@ -49,7 +40,7 @@ export interface Tracing {
   /** Starts a span under `parent`, or as the root of a new trace. */
   startSpan(name: string, options: SpanOptions, parent?: Context): Span
   /** The context in which `span` is the parent. */
-  contextOf(span: Span, parent?: Context): Context
+  contextOf(span: Span): Context
   /** Writes `traceparent` (and `tracestate`) naming `span`. */
   inject(span: Span, set: HeaderSetter): void
   /** `messaging.system = nats` and the attributes of `operation`. */
@@ -142,7 +133,6 @@ export const createTracing = async ({
   } = incubating
 
   return {
-    tracer,
     semconv,
     incubating,
     extract(header) {
@@ -153,7 +143,7 @@ export const createTracing = async ({
     startSpan(name, { kind, attributes, links }, parent) {
       return tracer.startSpan(name, { kind: KINDS[kind], attributes, links }, parent ?? ROOT_CONTEXT)
     },
-    contextOf: (span, parent = ROOT_CONTEXT) => trace.setSpan(parent, span),
+    contextOf: (span) => trace.setSpan(ROOT_CONTEXT, span),
     inject(span, set) {
       propagator.inject(trace.setSpan(ROOT_CONTEXT, span), set, setter)
     },
