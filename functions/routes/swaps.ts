@@ -49,8 +49,7 @@ export const swapRoutes = new Hono<HonoEnv>()
     const { config } = c.var
     const command = commandFor(start.swap, 'execute', config.SWAP_TIMEOUT_MS)
     const outcome = await relaySwapCommand(config, command, config.SWAP_TIMEOUT_MS, ctx)
-    const { reply } = await finishSwap(c.var.db, start.swap, outcome, ctx, key, start.ready)
-    return send(c, reply)
+    return send(c, await finishSwap(c.var.db, start.swap, outcome, ctx, key, start.ready))
   })
   .get('/', swapDocs.list, queryInput(ListSwapsQuery), async (c) => {
     const query = c.req.valid('query')
@@ -77,6 +76,5 @@ export const swapRoutes = new Hono<HonoEnv>()
     const { config } = c.var
     const command = commandFor(swap, 'rollback', config.SWAP_TIMEOUT_MS, reason)
     const outcome = await relaySwapCommand(config, command, config.SWAP_TIMEOUT_MS, ctx)
-    const { reply } = await finishRollback(c.var.db, swap, outcome, reason, ctx)
-    return send(c, reply)
+    return send(c, await finishRollback(c.var.db, swap, outcome, reason, ctx))
   })

@@ -80,9 +80,7 @@ export const commandFor = (
   reply_timeout_ms: timeoutMs,
 })
 
-export type SwapStart =
-  | { kind: 'started'; swap: SwapRow; events: LibraryEvent[]; ready: readonly string[] }
-  | HeldKey
+export type SwapStart = { kind: 'started'; swap: SwapRow; ready: readonly string[] } | HeldKey
 
 /**
  * Reads the key's record and both entities in one call, then records the swap with `swap.initiated`
@@ -130,7 +128,7 @@ export const beginSwap = async (
   })
   const written = await insertSwap(db, swap, claim, [event])
   const row = written.rows[0]
-  if (row) return { kind: 'started', swap: row, events: [event], ready: written.ready }
+  if (row) return { kind: 'started', swap: row, ready: written.ready }
   // a concurrent request claimed the key between the read and the write
   return heldKey(await getIdempotencyKey(db, claim!.actor, claim!.key), claim!.requestHash, claim!.key)
 }
@@ -148,17 +146,16 @@ export const finishSwap = async (
   idempotencyKey?: string,
   /** Events of this request published in the same batch ahead of this one (its swap.initiated). */
   publishedAhead: readonly string[] = [],
-): Promise<{ reply: SwapReply; events: LibraryEvent[] }> => {
+): Promise<SwapReply> => {
   const { state, event, reply } = await interpret(swap, outcome, ctx)
-  const events = event ? [event] : []
-  const written = await settleSwap(db, { id: swap.id, from: ANSWERABLE_FROM }, state, events, {
+  await settleSwap(db, { id: swap.id, from: ANSWERABLE_FROM }, state, event ? [event] : [], {
     answer:
       idempotencyKey === undefined
         ? undefined
         : { actor: ctx.actor, key: idempotencyKey, statusCode: reply.status, response: reply.body },
     publishedAhead,
   })
-  return { reply, events: written.rows.length > 0 ? events : [] }
+  return reply
 }
 
 export const checkRollback = async (db: Queryable, id: string): Promise<SwapRow> => {
@@ -180,11 +177,10 @@ export const finishRollback = async (
   outcome: RelayOutcome,
   reason: string,
   ctx: ActionContext,
-): Promise<{ reply: SwapReply; events: LibraryEvent[] }> => {
+): Promise<SwapReply> => {
   const { state, event, reply } = await interpretRollback(swap, outcome, reason, ctx)
-  if (!state || !event) return { reply, events: [] }
-  const written = await settleSwap(db, { id: swap.id, from: ROLLBACK_FROM }, state, [event])
-  return { reply, events: written.rows.length > 0 ? [event] : [] }
+  if (state && event) await settleSwap(db, { id: swap.id, from: ROLLBACK_FROM }, state, [event])
+  return reply
 }
 
 export interface Reconciliation {
