@@ -34,6 +34,9 @@ td, th { border-bottom:1px solid var(--line); padding:4px 6px; text-align:left; 
 details { margin:6px 0; } summary { cursor:pointer; color:var(--muted); }
 .muted { color:var(--muted); }`
 
+/** The page's inline script and style, and the document fetched from the same origin. */
+export const REFERENCE_PAGE_CSP = "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
+
 export const referencePage = (page: ReferencePage) => `<!doctype html>
 <html lang="en">
 <head>

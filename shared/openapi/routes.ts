@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { REFERENCE_PAGE_CSP } from '../reference-page'
 import { docsPage } from './docs-page'
 import type { OpenApiDocument } from './document'
 
@@ -12,10 +13,7 @@ export const openApiRoutes = (document: () => OpenApiDocument) => {
     })
     .get('/docs', (c) => {
       cached ??= document()
-      c.header(
-        'content-security-policy',
-        "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
-      )
+      c.header('content-security-policy', REFERENCE_PAGE_CSP)
       return c.html(docsPage(escapeHtml(cached.info.title)))
     })
 }
