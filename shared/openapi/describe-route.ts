@@ -23,7 +23,8 @@ type Marked = { [DECLARED_INPUT]?: DeclaredInput; [ROUTE_DOC]?: RouteDoc }
 export const declareInput = <H extends object>(handler: H, input: DeclaredInput): H =>
   Object.assign(handler, { [DECLARED_INPUT]: input })
 
-const passOn = (): MiddlewareHandler => async (_c, next) => next()
+/** Hands the request on: `next()` is already a promise, so no `async` wrapper (one promise less per request). */
+const passOn = (): MiddlewareHandler => (_c, next) => next()
 
 /**
  * The route's operation in the OpenAPI document, placed first among its handlers:
