@@ -19,6 +19,14 @@ export interface OutboxAware {
 }
 
 /**
+ * Post-commit delivery starts inside the request, before its response is handed back. Waiting a
+ * few milliseconds lets the response reach the client first instead of sharing the isolate and the
+ * CPU with the bridge call and the statement after it (locally, POST p50 14.2 → 10.8 ms; 2 ms
+ * gave 11.3, 8 ms 10.8). The events are late by as much. (Held-back events wait longer anyway.)
+ */
+const afterResponse = () => scheduler.wait(4)
+
+/**
  * The request's post-commit delivery: collects what its committed writes recorded and, after the
  * response, hands it to the bridge in one batch; whatever fails is left to the drain. Ready events
  * are published from memory and marked in one statement; the others are claimed by id. Events held
@@ -39,6 +47,7 @@ export const createDispatch = (db: Db, config: Config) => {
     },
   }
   const deliver = async () => {
+    if (fromMemory.length > 0 || claimed.length > 0) await afterResponse()
     if (fromMemory.length > 0) await deliverCommitted(db, config, fromMemory)
     if (claimed.length > 0)
       await deliverOutbox(db.pool(), {
